@@ -1,0 +1,41 @@
+"""Config fragments on the command line: Snakemake rules pass the validated pieces they depend on as
+inline JSON (so a changed recipe reruns exactly its job); people may pass a YAML/JSON file instead."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import yaml
+
+from gkt.errors import GktError
+
+
+def json_or_file(value: str):
+    """argparse type: inline JSON (`{"name": "mnist5k"}`) or a path to a YAML/JSON file."""
+    text = value.strip()
+    if not text.startswith(("{", "[")):
+        path = Path(value)
+        if not path.exists():
+            raise argparse.ArgumentTypeError(f"{value!r} is neither inline JSON nor an existing YAML/JSON file")
+        text = path.read_text()
+    try:
+        return yaml.safe_load(text)  # YAML is a superset of JSON
+    except yaml.YAMLError as e:
+        raise argparse.ArgumentTypeError(f"cannot parse {value[:60]!r}: {e}") from None
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", type=json_or_file, required=True,
+                        help="the config's dataset mapping, inline JSON or a YAML file (e.g. '{\"name\": \"mnist5k\"}')")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+
+
+def pick_model(entry_or_config: dict, name: str | None = None) -> dict:
+    """A zoo entry given either directly or as a whole config plus a model name."""
+    if "zoo" not in entry_or_config:
+        return entry_or_config
+    for entry in entry_or_config["zoo"]:
+        if entry.get("name") == name:
+            return entry
+    raise GktError(f"model {name!r} is not in the config's zoo: add it under zoo: or fix the name")

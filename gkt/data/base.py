@@ -1,0 +1,76 @@
+"""What every dataset offers the pipeline: class names, splits, labels."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch.utils.data
+from PIL import Image
+
+SPLITS = ("train", "val")
+
+
+@dataclass
+class DatasetSource:
+    """A labelled image dataset with a `train` (transfer) and a `val` (evaluation) split.
+
+    `input_cfg` is the timm pretrained-cfg fragment (input_size, mean, std, crop_pct,
+    interpolation) that models trained here on this data are given, so that timm's
+    `resolve_data_config` builds their transform like for any pretrained model.
+    """
+
+    name: str
+    class_names: list[str]
+    in_chans: int
+    input_cfg: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def split(self, name: str, transform: Callable | None = None) -> torch.utils.data.Dataset:
+        raise NotImplementedError
+
+    def labels(self, name: str) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ArrayImages(torch.utils.data.Dataset):
+    """Images held in memory as uint8 arrays, served as PIL images through a model's transform."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, transform: Callable | None):
+        # uint8 [n, H, W] arrays become mode "L" images, [n, H, W, 3] become "RGB".
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        img = Image.fromarray(self.images[i])
+        return (self.transform(img) if self.transform else img), int(self.labels[i])
+
+
+class WithIndex(torch.utils.data.Dataset):
+    """Adds the sample index to each item: contrastive memory banks and cached targets need it."""
+
+    def __init__(self, base: torch.utils.data.Dataset):
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int):
+        x, y = self.base[i]
+        return x, y, i
+
+
+def stratified_indices(labels: np.ndarray, per_class: int | Sequence[int], seed: int) -> np.ndarray:
+    """Seeded choice of `per_class` samples of every class; returned sorted so order is stable."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = per_class if isinstance(per_class, int) else per_class[c]
+        chosen.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    return np.sort(np.concatenate(chosen))

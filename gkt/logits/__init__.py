@@ -1,0 +1,1 @@
+"""The per-model logits cache: every later stage reads models through it."""

@@ -1,0 +1,161 @@
+"""The logits cache: one Parquet file per (dataset, split, model) with an explicit Arrow schema.
+
+Readers validate everything a later stage relies on (schema, class count, row count, sample order,
+finite values), so a bad cache fails loudly with its file name instead of misaligning silently.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gkt.errors import GktError
+from gkt.io import write_parquet
+
+META_KEYS = (
+    "model", "architecture", "dataset", "split", "num_classes", "top1", "weights_hash", "transform", "versions",
+)
+BASE_FIELDS = [
+    pa.field("sample", pa.int32(), nullable=False),
+    pa.field("label", pa.int16(), nullable=False),
+    pa.field("pred", pa.int16(), nullable=False),
+    pa.field("p_label", pa.float32(), nullable=False),
+    pa.field("p_max", pa.float32(), nullable=False),
+]
+PREDICTION_COLUMNS = [f.name for f in BASE_FIELDS]
+
+
+def logits_schema(num_classes: int) -> pa.Schema:
+    return pa.schema(BASE_FIELDS + [pa.field("logits", pa.list_(pa.float16(), num_classes), nullable=False)])
+
+
+@dataclass
+class LogitsFile:
+    sample: np.ndarray
+    label: np.ndarray
+    pred: np.ndarray
+    p_label: np.ndarray
+    p_max: np.ndarray
+    logits: np.ndarray | None  # float32 [n, C]; None when only predictions were read
+    meta: dict
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.meta["num_classes"])
+
+    @property
+    def top1(self) -> float:
+        return float((self.pred == self.label).mean())
+
+
+def versions() -> dict:
+    import timm
+    import torch
+
+    import gkt
+
+    return {"gkt": gkt.__version__, "timm": timm.__version__, "torch": torch.__version__}
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def write_logits(path: str | Path, logits: np.ndarray, labels: np.ndarray, meta: dict) -> Path:
+    """Write float32 logits [n, C] and labels [n] with metadata; atomic (temp file, then rename)."""
+    logits = np.asarray(logits, dtype=np.float32)
+    labels = np.asarray(labels)
+    n, num_classes = logits.shape
+    if labels.shape != (n,):
+        raise GktError(f"{path}: {len(labels)} labels for {n} rows of logits")
+    if not np.isfinite(logits).all():
+        raise GktError(f"{path}: the model produced non-finite logits; check its weights and input preprocessing")
+    if labels.min(initial=0) < 0 or labels.max(initial=0) >= num_classes:
+        raise GktError(f"{path}: labels outside 0..{num_classes - 1}: the model's class count does not fit the dataset")
+    probs = softmax(logits)
+    pred = logits.argmax(1)
+    values = pa.array(logits.astype(np.float16).ravel(), type=pa.float16())
+    table = pa.Table.from_arrays(
+        [
+            pa.array(np.arange(n, dtype=np.int32)),
+            pa.array(labels.astype(np.int16)),
+            pa.array(pred.astype(np.int16)),
+            pa.array(probs[np.arange(n), labels].astype(np.float32)),
+            pa.array(probs.max(1).astype(np.float32)),
+            pa.FixedSizeListArray.from_arrays(values, num_classes),
+        ],
+        schema=logits_schema(num_classes),
+    )
+    full = {**meta, "num_classes": num_classes, "top1": float((pred == labels).mean()), "versions": versions()}
+    table = table.replace_schema_metadata({k: json.dumps(v) for k, v in full.items()})
+    return write_parquet(table, path)
+
+
+def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
+    if not path.exists():
+        raise GktError(f"logits cache {path} does not exist: run the logits stage for it (snakemake {path})")
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise GktError(f"logits cache {path} is not a readable Parquet file ({e}); delete it and rerun the logits stage") from None
+    raw = pf.schema_arrow.metadata or {}
+    meta = {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() in META_KEYS}
+    missing = [k for k in ("model", "num_classes", "split", "dataset") if k not in meta]
+    if missing:
+        raise GktError(f"logits cache {path} lacks metadata {missing}: it was not written by gkt; rerun the logits stage")
+    expected = logits_schema(int(meta["num_classes"]))
+    if not pf.schema_arrow.remove_metadata().equals(expected):
+        raise GktError(
+            f"logits cache {path} has schema {pf.schema_arrow.remove_metadata()} but expected {expected} "
+            f"(class count or columns differ); rerun the logits stage"
+        )
+    return pf, meta
+
+
+def read_logits(
+    path: str | Path, with_logits: bool = True, num_classes: int | None = None, rows: int | None = None
+) -> LogitsFile:
+    """Read and validate a cache; `num_classes`/`rows`, when given, must match too."""
+    path = Path(path)
+    pf, meta = _open(path)
+    if num_classes is not None and int(meta["num_classes"]) != num_classes:
+        raise GktError(
+            f"logits cache {path} has {meta['num_classes']} classes, expected {num_classes}: "
+            f"the model and dataset disagree; rebuild the cache for this dataset"
+        )
+    if rows is not None and pf.metadata.num_rows != rows:
+        raise GktError(
+            f"logits cache {path} has {pf.metadata.num_rows} rows, expected {rows} (the {meta['split']} split's size); "
+            f"rerun the logits stage"
+        )
+    columns = PREDICTION_COLUMNS + (["logits"] if with_logits else [])
+    try:
+        table = pf.read(columns=columns)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise GktError(f"logits cache {path} is damaged ({e}); delete it and rerun the logits stage") from None
+    cols = {c: table.column(c).to_numpy() for c in PREDICTION_COLUMNS}
+    n = table.num_rows
+    if n == 0:
+        raise GktError(f"logits cache {path} has no rows; rerun the logits stage")
+    if not np.array_equal(cols["sample"], np.arange(n, dtype=np.int32)):
+        raise GktError(f"logits cache {path}: samples are not in order 0..{n - 1}; rerun the logits stage")
+    logits = None
+    if with_logits:
+        flat = table.column("logits").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        logits = flat.astype(np.float32).reshape(n, int(meta["num_classes"]))
+        if not np.isfinite(logits).all():
+            raise GktError(f"logits cache {path} holds non-finite logits (NaN/inf); delete it and rerun the logits stage")
+    elif not (np.isfinite(cols["p_label"]).all() and np.isfinite(cols["p_max"]).all()):
+        raise GktError(f"logits cache {path} holds non-finite probabilities (NaN/inf); delete it and rerun the logits stage")
+    return LogitsFile(logits=logits, meta=meta, **cols)
+
+
+def read_predictions(path: str | Path, **expect) -> LogitsFile:
+    """Only the small columns (sample, label, pred, p_label, p_max): what pair statistics need."""
+    return read_logits(path, with_logits=False, **expect)

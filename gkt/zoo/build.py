@@ -1,0 +1,49 @@
+"""Build timm models for a zoo spec: the embedded zoo and ImageNet zoos go through the same call."""
+from __future__ import annotations
+
+import timm
+import torch.nn as nn
+
+from gkt.data.base import DatasetSource
+from gkt.errors import GktError
+from gkt.zoo import architectures  # noqa: F401  (registers gkt's architectures with timm)
+from gkt.zoo.spec import ModelSpec
+
+
+def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | None = None) -> nn.Module:
+    """A timm model for `spec` on `dataset`.
+
+    `timm`/`file` sources load their weights through timm's pretrained machinery (the HF cache, with
+    `HF_HUB_OFFLINE=1` honoured, or `pretrained_cfg_overlay=dict(file=...)`). Models trained here get
+    the dataset's input config as their pretrained cfg, so `resolve_data_config` works for them too.
+    """
+    base = spec.arch.split(".")[0]
+    if not timm.is_model(base):
+        raise GktError(
+            f"model {spec.name!r}: unknown timm architecture {spec.arch!r}; "
+            f"check the name with timm.list_models('{base[:6]}*')"
+        )
+    kwargs = dict(spec.kwargs)
+    if spec.source in ("timm", "file"):
+        overlay = dict(kwargs.pop("pretrained_cfg_overlay", {}))
+        if spec.source == "file":
+            overlay["file"] = spec.file
+        try:
+            model = timm.create_model(
+                spec.arch, pretrained=True if pretrained is None else pretrained,
+                num_classes=dataset.num_classes, pretrained_cfg_overlay=overlay or None, **kwargs,
+            )
+        except (FileNotFoundError, OSError, RuntimeError) as e:
+            raise GktError(
+                f"model {spec.name!r}: could not load pretrained weights for {spec.arch!r} ({type(e).__name__}: "
+                f"{str(e).splitlines()[0][:200]}); put them in the HF cache or point 'file:' at a weights file"
+            ) from None
+        return model
+    overlay = dict(dataset.input_cfg, num_classes=dataset.num_classes)
+    overlay.update(kwargs.pop("pretrained_cfg_overlay", {}))
+    if "img_size" in kwargs:
+        overlay["input_size"] = (dataset.in_chans, kwargs["img_size"], kwargs["img_size"])
+    return timm.create_model(
+        spec.arch, pretrained=False, num_classes=dataset.num_classes, in_chans=dataset.in_chans,
+        pretrained_cfg_overlay=overlay, **kwargs,
+    )

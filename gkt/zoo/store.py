@@ -1,0 +1,89 @@
+"""Zoo entries on disk: `<zoo_dir>/<name>.json` (a ModelRecord) and, for models made here,
+`<name>.safetensors`. The JSON is written last, so its presence means the entry is complete."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import safetensors.torch
+import torch.nn as nn
+
+from gkt.data.base import DatasetSource
+from gkt.errors import GktError
+from gkt.io import atomic_path, write_json
+from gkt.zoo.build import create_model
+from gkt.zoo.spec import ModelSpec
+
+
+@dataclass
+class ModelRecord:
+    name: str
+    arch: str
+    source: str
+    family: str
+    arch_family: str
+    params: int
+    num_classes: int
+    dataset: str
+    weights_hash: str
+    top1: float | None = None  # on the val split, 0..1: measured here, or timm's results table
+    kwargs: dict = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)
+    seed: int = 0
+    train_seconds: float | None = None
+    file: str | None = None
+
+    def spec(self) -> ModelSpec:
+        return ModelSpec(
+            name=self.name, arch=self.arch, source=self.source, kwargs=self.kwargs, recipe=self.recipe,
+            file=self.file, family=self.family, arch_family=self.arch_family, seed=self.seed,
+        )
+
+
+def weights_hash(model: nn.Module) -> str:
+    """sha256 over the state dict in key order: identical weights give identical hashes."""
+    h = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        h.update(key.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def weights_path(zoo_dir: str | Path, name: str) -> Path:
+    return Path(zoo_dir) / f"{name}.safetensors"
+
+
+def record_path(zoo_dir: str | Path, name: str) -> Path:
+    return Path(zoo_dir) / f"{name}.json"
+
+
+def save_model(model: nn.Module, record: ModelRecord, zoo_dir: str | Path) -> Path:
+    if record.source in ("train", "random"):
+        with atomic_path(weights_path(zoo_dir, record.name)) as tmp:
+            safetensors.torch.save_file(
+                {k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp)
+            )
+    return write_json(asdict(record), record_path(zoo_dir, record.name))
+
+
+def read_record(zoo_dir: str | Path, name: str) -> ModelRecord:
+    path = record_path(zoo_dir, name)
+    if not path.exists():
+        raise GktError(f"no zoo entry {path}: run the zoo stage for model {name!r} first (snakemake {path})")
+    return ModelRecord(**json.loads(path.read_text()))
+
+
+def load_model(name: str, zoo_dir: str | Path, dataset: DatasetSource) -> tuple[nn.Module, ModelRecord]:
+    """The zoo model `name` with its weights, in eval mode."""
+    record = read_record(zoo_dir, name)
+    if record.num_classes != dataset.num_classes:
+        raise GktError(
+            f"model {name!r} has {record.num_classes} classes but dataset {dataset.name!r} has "
+            f"{dataset.num_classes}: use a zoo made for this dataset"
+        )
+    model = create_model(record.spec(), dataset)
+    if record.source in ("train", "random"):
+        model.load_state_dict(safetensors.torch.load_file(str(weights_path(zoo_dir, name))))
+    return model.eval(), record
