@@ -39,3 +39,24 @@ def pick_model(entry_or_config: dict, name: str | None = None) -> dict:
         if entry.get("name") == name:
             return entry
     raise GktError(f"model {name!r} is not in the config's zoo: add it under zoo: or fix the name")
+
+
+def config_problem(config: dict, schema_path: str | Path) -> str | None:
+    """The most relevant schema violation of a workflow config, as one line (None when valid).
+
+    `snakemake.utils.validate` reports the same violations, but with the whole schema dumped; this
+    names the key and what is allowed there, which is what a user needs to fix it.
+    """
+    import jsonschema
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return None
+    where = "config" + "".join(f"[{p!r}]" for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return (f"{where}: unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)} "
+                f"(see {schema_path})")
+    return f"{where}: {error.message} (see {schema_path})"

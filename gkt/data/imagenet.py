@@ -5,7 +5,6 @@ logits of pretrained models line up with them. Class names come from timm's `Ima
 """
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -39,39 +38,39 @@ class ImageNetFolder(DatasetSource):
         self.root, self.split_dirs = Path(root), splits
         self.train_per_class, self.seed = train_per_class, seed
         self.synset_to_index = {info.index_to_label_name(i): i for i in range(info.num_classes())}
+        self._samples: dict[str, list[tuple[str, int]]] = {}
 
-    @cached_property
-    def _samples(self) -> dict[str, list[tuple[str, int]]]:
-        out = {}
-        for split, sub in self.split_dirs.items():
-            folder = self.root / sub
-            if not folder.is_dir():
-                raise GktError(
-                    f"ImageFolder directory {folder} does not exist: set dataset.root (and "
-                    f"dataset.splits.{split}) to a folder holding one sub-folder per synset"
-                )
-            present = sorted(p.name for p in folder.iterdir() if p.is_dir())
-            unknown = [s for s in present if s not in self.synset_to_index]
-            if unknown:
-                raise GktError(
-                    f"{len(unknown)} folder(s) in {folder} are not ImageNet synsets (e.g. {unknown[0]!r}): "
-                    f"name class folders by WordNet id (n01440764 …) so labels match the models' 1,000 classes"
-                )
-            if not present:
-                raise GktError(f"ImageFolder directory {folder} has no class folders: expected <synset>/<image>")
-            samples = make_dataset(
-                str(folder), {s: self.synset_to_index[s] for s in present}, extensions=IMG_EXTENSIONS
+    def _scan(self, split: str) -> list[tuple[str, int]]:
+        """(path, ImageNet index) of every image of a split; only the split asked for is scanned."""
+        folder = self.root / self.split_dirs[split]
+        if not folder.is_dir():
+            raise GktError(
+                f"ImageFolder directory {folder} does not exist: set dataset.root (and "
+                f"dataset.splits.{split}) to a folder holding one sub-folder per synset"
             )
-            if split == "train" and self.train_per_class:
-                labels = np.array([label for _, label in samples])
-                keep = stratified_indices(labels, self.train_per_class, self.seed)
-                samples = [samples[i] for i in keep]
-            out[split] = samples
-        return out
+        present = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        unknown = [s for s in present if s not in self.synset_to_index]
+        if unknown:
+            raise GktError(
+                f"{len(unknown)} folder(s) in {folder} are not ImageNet synsets (e.g. {unknown[0]!r}): "
+                f"name class folders by WordNet id (n01440764 …) so labels match the models' 1,000 classes"
+            )
+        if not present:
+            raise GktError(f"ImageFolder directory {folder} has no class folders: expected <synset>/<image>")
+        samples = make_dataset(
+            str(folder), {s: self.synset_to_index[s] for s in present}, extensions=IMG_EXTENSIONS
+        )
+        if split == "train" and self.train_per_class:
+            labels = np.array([label for _, label in samples])
+            keep = stratified_indices(labels, self.train_per_class, self.seed)
+            samples = [samples[i] for i in keep]
+        return samples
 
     def _get(self, name: str) -> list[tuple[str, int]]:
         if name not in self.split_dirs:
             raise GktError(f"unknown split {name!r} of imagenet: configure it under dataset.splits")
+        if name not in self._samples:
+            self._samples[name] = self._scan(name)
         return self._samples[name]
 
     def split(self, name, transform=None):

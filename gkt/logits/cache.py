@@ -97,6 +97,22 @@ def write_logits(path: str | Path, logits: np.ndarray, labels: np.ndarray, meta:
     return write_parquet(table, path)
 
 
+def _schema_problem(schema: pa.Schema, num_classes: int) -> str | None:
+    """What differs from the cache schema, in one line (None when it matches)."""
+    expected = logits_schema(num_classes)
+    if schema.names != expected.names:
+        return f"columns {schema.names} instead of {expected.names}"
+    for field in BASE_FIELDS:
+        if schema.field(field.name).type != field.type:
+            return f"column {field.name} is {schema.field(field.name).type}, expected {field.type}"
+    logits = schema.field("logits").type
+    if not (pa.types.is_fixed_size_list(logits) and logits.value_type == pa.float16()):
+        return f"column logits is {logits}, expected fixed-size list of float16"
+    if logits.list_size != num_classes:
+        return f"logits hold {logits.list_size} classes but the metadata says {num_classes}"
+    return None
+
+
 def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
     if not path.exists():
         raise GktError(f"logits cache {path} does not exist: run the logits stage for it (snakemake {path})")
@@ -109,12 +125,9 @@ def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
     missing = [k for k in ("model", "num_classes", "split", "dataset") if k not in meta]
     if missing:
         raise GktError(f"logits cache {path} lacks metadata {missing}: it was not written by gkt; rerun the logits stage")
-    expected = logits_schema(int(meta["num_classes"]))
-    if not pf.schema_arrow.remove_metadata().equals(expected):
-        raise GktError(
-            f"logits cache {path} has schema {pf.schema_arrow.remove_metadata()} but expected {expected} "
-            f"(class count or columns differ); rerun the logits stage"
-        )
+    problem = _schema_problem(pf.schema_arrow, int(meta["num_classes"]))
+    if problem:
+        raise GktError(f"logits cache {path}: {problem}; it was written by another tool or version, rerun the logits stage")
     return pf, meta
 
 

@@ -1,6 +1,8 @@
 """Build timm models for a zoo spec: the embedded zoo and ImageNet zoos go through the same call."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import timm
 import torch.nn as nn
 
@@ -27,6 +29,8 @@ def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | Non
     if spec.source in ("timm", "file"):
         overlay = dict(kwargs.pop("pretrained_cfg_overlay", {}))
         if spec.source == "file":
+            if not Path(spec.file).is_file():
+                raise GktError(f"model {spec.name!r}: weights file {spec.file} does not exist; fix its 'file:' path")
             overlay["file"] = spec.file
         try:
             model = timm.create_model(
@@ -34,9 +38,10 @@ def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | Non
                 num_classes=dataset.num_classes, pretrained_cfg_overlay=overlay or None, **kwargs,
             )
         except (FileNotFoundError, OSError, RuntimeError) as e:
+            detail = " ".join(str(e).split())[:200]
             raise GktError(
-                f"model {spec.name!r}: could not load pretrained weights for {spec.arch!r} ({type(e).__name__}: "
-                f"{str(e).splitlines()[0][:200]}); put them in the HF cache or point 'file:' at a weights file"
+                f"model {spec.name!r}: could not load pretrained weights for {spec.arch!r} ({type(e).__name__} {detail}); "
+                f"put them in the HF cache (HF_HUB_OFFLINE=1 reads it without network) or point 'file:' at a weights file"
             ) from None
         return model
     overlay = dict(dataset.input_cfg, num_classes=dataset.num_classes)

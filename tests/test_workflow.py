@@ -1,0 +1,43 @@
+"""The Snakemake workflow on the 3-model micro config, run for real in a temp dir."""
+import shutil
+
+import yaml
+
+from gkt.logits.cache import read_logits
+from tests.conftest import REPO, snakemake
+
+
+def test_micro_workflow_runs_and_is_incremental(tmp_path):
+    snakemake(tmp_path)
+    results = tmp_path / "results" / "mnist5k"
+    for model in ("cnn", "vit", "control"):
+        assert (results / "zoo" / f"{model}.json").exists()
+        cache = read_logits(results / "logits" / "val" / f"{model}.parquet", num_classes=10, rows=1000)
+        assert cache.meta["model"] == model and cache.meta["transform"]["input_size"] == [1, 28, 28]
+
+    again = snakemake(tmp_path, "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    # Adding a model to the zoo only builds that model's entries.
+    cfg = yaml.safe_load((REPO / "workflow/config/micro.yaml").read_text())
+    cfg["zoo"].append({"name": "mixer", "arch": "gkt_mixer",
+                       "kwargs": {"img_size": 28, "patch_size": 7, "embed_dim": 32, "num_blocks": 1}})
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(yaml.safe_dump(cfg))
+    plan = snakemake(tmp_path, "-n", "--quiet", "rules", config=str(bigger))
+    jobs = plan.stdout + plan.stderr
+    assert "zoo_model" in jobs and "logits" in jobs
+    dry = snakemake(tmp_path, "-n", config=str(bigger)).stdout
+    assert "model=mixer" in dry and "model=cnn" not in dry and "model=vit" not in dry
+
+
+def test_bad_config_key_is_refused_before_any_job(tmp_path):
+    cfg = yaml.safe_load((REPO / "workflow/config/micro.yaml").read_text())
+    cfg["zooo"] = cfg.pop("zoo")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(tmp_path, "-n", config=str(bad), check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "config: unknown key(s) 'zooo'; allowed: " in out
+    assert not (tmp_path / "results").exists()

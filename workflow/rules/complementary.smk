@@ -1,0 +1,82 @@
+# Paper §3: complementary knowledge between (teacher, student) pairs of zoo models (SPEC.md §1).
+# Names from common.smk: RESULTS, MODELS (control included), CONTROL, DATASET_JSON, GKT_ENV, TARGETS.
+#
+# The statistics depend only on the pair list and the val logits caches: adding a model reruns
+# `complementary` over all pairs (seconds even at ImageNet scale), never any inference.
+COMPLEMENTARY = f"{RESULTS}/complementary"
+
+
+rule pair_list:
+    output:
+        f"{COMPLEMENTARY}/pair_list.parquet",
+    params:
+        models=MODELS,
+        control=["--control", CONTROL] if CONTROL else [],
+        pairs=as_json(config["pairs"]),
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/complementary/pair_list.log",
+    threads: rule_threads(config, "pair_list")
+    resources:
+        **rule_resources(config, "pair_list", mem_mb=1000, runtime=5),
+    shell:
+        "gkt pairs --models {params.models:q} {params.control:q} --pairs {params.pairs:q} --out {output} 2> {log}"
+
+
+rule complementary:
+    input:
+        pair_list=rules.pair_list.output[0],
+        logits=expand(f"{RESULTS}/logits/val/{{model}}.parquet", model=MODELS),
+    output:
+        pairs=f"{COMPLEMENTARY}/pairs.parquet",
+        per_class=f"{COMPLEMENTARY}/per_class.parquet",
+    params:
+        dataset=DATASET_JSON,
+        logits_dir=f"{RESULTS}/logits/val",
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/complementary/complementary.log",
+    threads: rule_threads(config, "complementary")
+    resources:
+        **rule_resources(config, "complementary", mem_mb=4000, runtime=20),
+    shell:
+        "gkt complementary --dataset {params.dataset:q} --pair-list {input.pair_list} --logits-dir {params.logits_dir}"
+        " --out-pairs {output.pairs} --out-per-class {output.per_class} 2> {log}"
+
+
+rule embed_classes:
+    output:
+        f"{COMPLEMENTARY}/class_embeddings.parquet",
+    params:
+        dataset=DATASET_JSON,
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/complementary/embed_classes.log",
+    threads: rule_threads(config, "embed_classes", 2)
+    resources:
+        **rule_resources(config, "embed_classes", mem_mb=4000, runtime=30),
+    shell:
+        "HF_HUB_OFFLINE=1 gkt embed-classes --dataset {params.dataset:q} --threads {threads} --out {output} 2> {log}"
+
+
+rule semantic:
+    input:
+        per_class=rules.complementary.output.per_class,
+        embeddings=rules.embed_classes.output[0],
+    output:
+        f"{COMPLEMENTARY}/semantic.parquet",
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/complementary/semantic.log",
+    threads: rule_threads(config, "semantic")
+    resources:
+        **rule_resources(config, "semantic", mem_mb=2000, runtime=10),
+    shell:
+        "gkt semantic --per-class {input.per_class} --embeddings {input.embeddings} --out {output} 2> {log}"
+
+
+TARGETS += [rules.complementary.output.pairs, rules.semantic.output[0]]
