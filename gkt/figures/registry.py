@@ -1,0 +1,229 @@
+"""Registry of the paper's figures and tables (SPEC.md §6), in the shape of timm's model registry:
+render functions register themselves with `@register_figure(...)` (gkt/figures/plots.py, tables.py);
+`list_figures()`, `get_figure(id)` and `resolve_id(text)` look them up; `render(spec, con, out_dir)`
+runs a figure's SQL (gkt/sql/<id>.sql) on the results database and writes its files.
+
+Each entry knows the views (and the pipeline stage writing them) that its query needs: a figure
+whose inputs are missing is skipped with the one-line reason
+"figure 4a needs results of stage transfer (view transfer_final)".
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from gkt.errors import GktError
+
+log = logging.getLogger(__name__)
+
+_registry: dict[str, "FigureSpec"] = {}
+_loaded = False
+
+
+@dataclasses.dataclass(frozen=True)
+class FigureSpec:
+    id: str  # file stem: fig1a, tab1
+    kind: str  # figure | table
+    label: str  # "Fig. 1a", "Tab. 1"
+    title: str
+    caption: str  # what the figure shows, as a caption
+    finding: str  # the paper's finding it tests
+    needs: tuple[tuple[str, str], ...]  # (view, stage) that must hold rows
+    render: Callable  # figure: (DataFrame, Context) -> matplotlib Figure; table: -> display DataFrame
+    empty: str = ""  # why the query can return no rows ("needs runs of method kl_dp")
+    condition: str | None = None  # SQL yielding one boolean: render only when true (Figs. 9, 10)
+    condition_reason: str = ""
+
+    @property
+    def sql_file(self) -> str:
+        return f"{self.id}.sql"
+
+    @property
+    def sql(self) -> str:
+        return load_sql(self.id)
+
+    @property
+    def name(self) -> str:
+        """'figure 4a' / 'table 1': how messages name it."""
+        return f"{self.kind} {self.id.removeprefix('fig').removeprefix('tab')}"
+
+
+@dataclasses.dataclass
+class Context:
+    """What a render function may use besides its query's rows."""
+
+    con: object  # the DuckDB connection (read-only)
+    dataset: str
+    info: dict
+
+
+@dataclasses.dataclass
+class Result:
+    spec: FigureSpec
+    status: str  # rendered | skipped
+    reason: str = ""
+    files: list[Path] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+    rows: int = 0
+    table_html: str = ""  # tables: the display table as HTML (index.html)
+
+
+class FigureSkipped(GktError):
+    """The results lack what a figure needs; the message is the one-line reason."""
+
+
+def register_figure(id: str, *, kind: str = "figure", label: str, title: str, caption: str, finding: str,
+                    needs: list[tuple[str, str]], empty: str = "", condition: str | None = None,
+                    condition_reason: str = ""):
+    """Decorator registering a render function under `id` (the SQL file is gkt/sql/<id>.sql)."""
+
+    def wrap(fn: Callable) -> Callable:
+        if id in _registry:
+            raise ValueError(f"figure id {id!r} registered twice")
+        _registry[id] = FigureSpec(id, kind, label, title, caption, finding, tuple(needs), fn, empty, condition,
+                                   condition_reason)
+        return fn
+
+    return wrap
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        from gkt.figures import plots, tables  # noqa: F401  (registering)
+
+        _loaded = True
+
+
+def _order(fid: str) -> tuple:
+    import re
+
+    kind, num, sub = re.match(r"(fig|tab)(\d+)(\w*)", fid).groups()
+    return (kind != "fig", int(num), sub)
+
+
+def list_figures(kind: str | None = None) -> list[FigureSpec]:
+    """All figures, then all tables, in the paper's numbering."""
+    _load()
+    return [s for s in sorted(_registry.values(), key=lambda s: _order(s.id)) if kind in (None, s.kind)]
+
+
+def resolve_id(text: str) -> str:
+    """'1a', 'fig1a', 'Fig. 1a', 'figure 1a' -> 'fig1a'; 'tab1', 'Tab. 1', 'table1', 't1' -> 'tab1'."""
+    _load()
+    t = text.strip().lower().replace(" ", "").replace(".", "").replace("_", "")
+    for prefix, kind in (("figure", "fig"), ("fig", "fig"), ("table", "tab"), ("tab", "tab"), ("t", "tab"), ("f", "fig")):
+        if t.startswith(prefix) and t[len(prefix):][:1].isdigit():
+            fid = kind + t[len(prefix):]
+            break
+    else:
+        fid = "fig" + t
+    if fid not in _registry:
+        known = ", ".join(s.id for s in list_figures())
+        raise GktError(f"unknown figure or table {text!r} (gkt figures --only): choose from {known}")
+    return fid
+
+
+def get_figure(fid: str) -> FigureSpec:
+    return _registry[resolve_id(fid)]
+
+
+def load_sql(fid: str) -> str:
+    return resources.files("gkt").joinpath("sql", f"{fid}.sql").read_text()
+
+
+def _rows(con, sql: str) -> int:
+    return con.execute(sql).fetchone()[0]
+
+
+def check_needs(spec: FigureSpec, con) -> None:
+    """Raise FigureSkipped when a view the figure needs is missing or empty, or its condition fails."""
+    import duckdb
+
+    for view, stage in spec.needs:
+        try:
+            present = _rows(con, f"SELECT EXISTS (SELECT 1 FROM {view})")
+        except duckdb.Error:
+            present = False
+        if not present:
+            raise FigureSkipped(f"{spec.name} needs results of stage {stage} (view {view})")
+    if spec.condition:
+        try:
+            ok = bool(_rows(con, spec.condition))
+        except duckdb.Error:
+            ok = False
+        if not ok:
+            raise FigureSkipped(f"{spec.name} {spec.condition_reason}")
+
+
+def query(spec: FigureSpec, con):
+    """The figure's rows as a pandas DataFrame (SQL errors become GktErrors naming the file)."""
+    import duckdb
+
+    try:
+        return con.execute(spec.sql).df()
+    except duckdb.Error as e:
+        raise GktError(f"query gkt/sql/{spec.sql_file} of {spec.name} failed: {str(e).strip().splitlines()[0]}; "
+                       f"rebuild the database with `gkt db`") from None
+
+
+def output_files(spec: FigureSpec, out_dir: Path) -> list[Path]:
+    exts = (".png", ".pdf") if spec.kind == "figure" else (".md", ".csv")
+    return [out_dir / f"{spec.id}{ext}" for ext in exts]
+
+
+def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
+    """Render one figure or table into `out_dir`; a figure lacking its inputs is returned as skipped
+    (its stale files removed), never raised."""
+    from gkt.figures import style
+    from gkt.io import atomic_path, write_text
+
+    start = time.perf_counter()
+    try:
+        check_needs(spec, con)
+        df = query(spec, con)
+        if df.empty:
+            raise FigureSkipped(f"{spec.name} {spec.empty or 'needs results its query finds none of'}")
+        files = output_files(spec, out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if spec.kind == "figure":
+            with style.styled() as plt:
+                fig = spec.render(df, ctx)
+                try:
+                    for path in files:
+                        with atomic_path(path) as tmp:
+                            fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec))
+                finally:
+                    plt.close(fig)
+            html = ""
+        else:
+            table = spec.render(df, ctx)
+            table = table.astype(object).where(table.notna(), "–")
+            write_text(_markdown(spec, table), files[0])
+            with atomic_path(files[1]) as tmp:
+                df.to_csv(tmp, index=False)
+            html = table.to_html(index=False, border=0, classes="gkt", na_rep="–", escape=True)
+    except FigureSkipped as e:
+        for path in output_files(spec, out_dir):
+            path.unlink(missing_ok=True)  # an old rendering would contradict the index
+        log.info("%s skipped: %s", spec.id, e)
+        return Result(spec, "skipped", str(e), seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    log.info("%s rendered from %d rows in %.2f s: %s", spec.id, len(df), seconds, ", ".join(p.name for p in files))
+    return Result(spec, "rendered", files=files, seconds=seconds, rows=len(df), table_html=html)
+
+
+def _metadata(path: Path, spec: FigureSpec) -> dict:
+    title = f"{spec.label}: {spec.title}"
+    if path.suffix == ".pdf":
+        return {"Title": title, "Creator": "gkt figures"}
+    return {"Title": title, "Software": "gkt figures"}
+
+
+def _markdown(spec: FigureSpec, table) -> str:
+    body = table.to_markdown(index=False, disable_numparse=True)
+    return f"**{spec.label}: {spec.title}.** {spec.caption}\n\n{body}\n"

@@ -1,0 +1,140 @@
+"""One style for every figure: sizes for a page-wide figure, fonts, and fixed colours/labels per
+method and model family, so the same method looks the same in every figure."""
+from __future__ import annotations
+
+import contextlib
+
+PAGE_WIDTH = 6.75  # inches: the text width of a two-sided paper page (ICLR: 5.5, NeurIPS: 5.5, A4 article ~6.3)
+HEIGHT = 3.0
+DPI = 200
+
+RC = {
+    "font.size": 9,
+    "axes.titlesize": 9.5,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 7.5,
+    "legend.title_fontsize": 8,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 5,
+    "figure.dpi": 100,
+    "savefig.dpi": DPI,
+    "savefig.bbox": None,  # constrained layout already fits everything; "tight" would cost a draw per file
+    "savefig.pad_inches": 0.05,
+    "pdf.fonttype": 3,  # Type 3 subsets in matplotlib itself: several times faster than TrueType (42) via fontTools
+    "font.family": "DejaVu Sans",
+}
+
+# Transfer methods in the paper's order, with the paper's names.
+METHOD_LABELS = {
+    "kl": "KL-Dist",
+    "xekl": "XE-KL-Dist",
+    "xekl_ls": "XE-KL-Dist + LS",
+    "kl_topk": "KL-Dist top-k",
+    "xekl_mcl": "XE-KL-Dist + MCL",
+    "kl_dp": "KL-Dist + DP",
+    "kl_dp_unsup": "KL-Dist + DP (unsup.)",
+    "cd": "CD",
+    "crd": "CRD",
+    "multi_sequential": "sequential",
+    "multi_parallel": "parallel",
+    "multi_soup": "soup",
+    "multi_soup_greedy": "greedy soup",
+}
+METHOD_ORDER = list(METHOD_LABELS)
+# The paper's colour code (Figs. 4a, 6): distillation blue, continual learning orange, contrastive green.
+METHOD_GROUP = {
+    "kl": "distillation", "xekl": "distillation", "xekl_ls": "distillation", "kl_topk": "distillation",
+    "xekl_mcl": "continual learning", "kl_dp": "continual learning", "kl_dp_unsup": "continual learning",
+    "cd": "contrastive", "crd": "contrastive",
+}
+GROUP_COLORS = {"distillation": "#4C72B0", "continual learning": "#DD8452", "contrastive": "#55A868"}
+METHOD_COLORS = {
+    "kl": "#4C72B0", "xekl": "#64B5CD", "xekl_ls": "#8172B3", "kl_topk": "#937860",
+    "xekl_mcl": "#DA8BC3", "kl_dp": "#DD8452", "kl_dp_unsup": "#C44E52",
+    "cd": "#55A868", "crd": "#8C8C3C",
+    "multi_sequential": "#DD8452", "multi_parallel": "#4C72B0", "multi_soup": "#55A868", "multi_soup_greedy": "#8172B3",
+}
+FAMILY_ORDER = ["cnn", "transformer", "mlp", "hybrid"]
+FAMILY_LABELS = {"cnn": "CNN", "transformer": "Transformer", "mlp": "MLP", "hybrid": "Hybrid"}
+FAMILY_COLORS = {"cnn": "#4C72B0", "transformer": "#DD8452", "mlp": "#55A868", "hybrid": "#C44E52"}
+FAMILY_MARKERS = {"cnn": "o", "transformer": "^", "mlp": "s", "hybrid": "D"}
+EXTRA_COLORS = ["#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+HIGHLIGHT = "#C44E52"  # control pairs, diagonals, reference lines that matter
+NEUTRAL = "#555555"
+
+
+def method_label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
+
+
+def method_color(method: str) -> str:
+    if method in METHOD_COLORS:
+        return METHOD_COLORS[method]
+    return EXTRA_COLORS[sum(map(ord, method)) % len(EXTRA_COLORS)]
+
+
+def sort_methods(methods) -> list[str]:
+    return sorted(set(methods), key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER), m))
+
+
+def family_label(family: str | None) -> str:
+    return FAMILY_LABELS.get(family, family or "unknown")
+
+
+def family_color(family: str | None) -> str:
+    if family in FAMILY_COLORS:
+        return FAMILY_COLORS[family]
+    return EXTRA_COLORS[sum(map(ord, family or "?")) % len(EXTRA_COLORS)]
+
+
+def family_marker(family: str | None) -> str:
+    return FAMILY_MARKERS.get(family, "P")
+
+
+def sort_families(families) -> list[str]:
+    return sorted({f for f in families if f is not None} | ({None} if None in set(families) else set()),
+                  key=lambda f: (FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(FAMILY_ORDER), str(f)))
+
+
+@contextlib.contextmanager
+def styled():
+    """Matplotlib with the gkt style (and the non-interactive Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(RC):
+        yield plt
+
+
+def subplots(ncols: int = 1, nrows: int = 1, width: float = PAGE_WIDTH, height: float = HEIGHT, **kw):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained", **kw)
+    return fig, axes
+
+
+def zero_line(ax, axis: str = "y", label: str | None = None) -> None:
+    (ax.axhline if axis == "y" else ax.axvline)(0, color=NEUTRAL, lw=0.8, ls="--", zorder=1, label=label)
+
+
+def fmt_pm(mean, std, digits: int = 2) -> str:
+    """'mean ± std' of percentage points; std missing for a single value."""
+    import math
+
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:+.{digits}f}"
+    return f"{mean:+.{digits}f} ± {std:.{digits}f}"

@@ -1,0 +1,27 @@
+# The paper's figures and tables (issue 5), rendered from the results database alone:
+# figures/<dataset>/<id>.png|.pdf (figures), <id>.md|.csv (tables) and index.html.
+# Names from common.smk / db.smk: DS, GKT_ENV, TARGETS, DATABASE, transfer_outputs. Include after db.smk.
+FIGURES_DIR = f"figures/{DS}"
+
+
+rule figures:
+    input:
+        db=DATABASE,
+        transfer=transfer_outputs,
+    output:
+        f"{FIGURES_DIR}/index.html",
+    params:
+        out_dir=FIGURES_DIR,
+    localrule: True
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/figures/figures.log",
+    threads: 1
+    resources:
+        **rule_resources(config, "figures", mem_mb=2000, runtime=10),
+    shell:
+        "gkt figures --db {input.db} --out-dir {params.out_dir} 2> {log}"
+
+
+TARGETS += [rules.figures.output[0]]
