@@ -14,6 +14,7 @@ from gkt.errors import GktError
 
 # Pipeline order; each module defines `register(subparsers)`.
 STAGES = (
+    "gkt.data.commands",
     "gkt.zoo.commands",
     "gkt.logits.commands",
     "gkt.complementary.commands",
@@ -28,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in STAGES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if not name.startswith(e.name or "?"):  # a real import error, not a stage not yet built
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -13,10 +13,13 @@ TRANSFORMER = {
     "vision_transformer", "vision_transformer_relpos", "vision_transformer_sam", "deit", "cait",
     "swin_transformer", "swin_transformer_v2", "swin_transformer_v2_cr", "xcit", "twins", "pit",
     "beit", "eva", "tnt", "crossvit", "sequencer", "focalnet", "hiera", "vitamin", "nest", "gcvit",
+    "pvt_v2", "mvitv2", "davit", "naflexvit",
 }
 HYBRID = {
     "levit", "coat", "convit", "volo", "efficientformer", "efficientformer_v2", "mobilevit",
     "maxxvit", "vision_transformer_hybrid", "edgenext", "fastvit", "tiny_vit", "nextvit", "cvt",
+    "byoanet", "metaformer", "efficientvit_mit", "efficientvit_msra", "efficientvim", "iformer",
+    "lowformer", "shvit", "swiftformer", "visformer",
 }
 MLP = {"mlp_mixer"}
 

@@ -14,6 +14,7 @@ from gkt.errors import GktError
 from gkt.logits.infer import predict_logits, top1
 from gkt.zoo.build import create_model
 from gkt.zoo.families import arch_family, family
+from gkt.zoo.results_table import timm_top1
 from gkt.zoo.spec import ModelSpec
 from gkt.zoo.store import ModelRecord, weights_hash
 from gkt.zoo.transforms import AUGMENTATIONS, model_transform
@@ -75,14 +76,21 @@ def make_zoo_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device
         model = create_model(spec, dataset).eval()
     seconds = time.perf_counter() - start
     acc = None
-    if spec.source in ("train", "random"):  # pretrained models are measured by the logits stage
+    params = sum(p.numel() for p in model.parameters())
+    if spec.source in ("train", "random"):
         val = dataset.split("val", model_transform(model))
         acc = top1(predict_logits(model, val, device, desc=f"{spec.name} val"), dataset.labels("val"))
         log.info("%s: val top-1 %.4f after %.1f s", spec.name, acc, seconds)
+    elif getattr(dataset, "timm_results", None):
+        # Pretrained models: timm's own results table when configured (dataset.timm_results);
+        # otherwise the logits stage measures top-1 (its cache metadata holds it).
+        acc = timm_top1(dataset.timm_results, spec.arch, params)
+        if acc is not None:
+            log.info("%s: top-1 %.4f from timm's results table %s", spec.name, acc, dataset.timm_results)
     record = ModelRecord(
         name=spec.name, arch=spec.arch, source=spec.source,
         family=spec.family or family(spec.arch), arch_family=spec.arch_family or arch_family(spec.arch),
-        params=sum(p.numel() for p in model.parameters()), num_classes=dataset.num_classes,
+        params=params, num_classes=dataset.num_classes,
         dataset=dataset.name, weights_hash=weights_hash(model), top1=acc, kwargs=spec.kwargs,
         recipe=recipe, seed=spec.seed, train_seconds=round(seconds, 2) if spec.source == "train" else None,
         file=spec.file,
