@@ -118,7 +118,7 @@ def main() -> None:
     device = setup_torch(args.threads)
     dataset = None
     if not args.synthetic_only:
-        from gkt.data import get_dataset
+        from gkt.data.registry import get_dataset
 
         dataset = get_dataset(args.dataset)
     num_classes = dataset.num_classes if dataset is not None else 1000

@@ -8,6 +8,10 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Workflow jobs run `gkt` from the shell: find this interpreter's scripts even when CI runs
+# `.venv/bin/python -m pytest` without activating the venv.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
 # Offline by construction: any hub access must fail fast instead of retrying for a minute.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(1)
@@ -15,7 +19,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session")
 def mnist():
-    from gkt.data import get_dataset
+    from gkt.data.registry import get_dataset
 
     return get_dataset({"name": "mnist5k", "seed": 0})
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gkt.data import get_dataset
+from gkt.data.registry import get_dataset
 from gkt.errors import GktError
 
 

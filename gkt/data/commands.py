@@ -19,7 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> None:
-    from gkt.data import get_dataset
+    from gkt.data.registry import get_dataset
     from gkt.data.ffcv import write_beton
 
     # From the images themselves, and the whole split: the reader takes the train_per_class subset,

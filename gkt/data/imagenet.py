@@ -18,7 +18,7 @@ import torch.utils.data
 from timm.data import ImageNetInfo
 from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, make_dataset
 
-from gkt.data import register_dataset
+from gkt.data.registry import register_dataset
 from gkt.data.base import DatasetSource, stratified_indices
 from gkt.errors import GktError
 

@@ -5,7 +5,7 @@ from functools import cached_property
 
 import numpy as np
 
-from gkt.data import register_dataset
+from gkt.data.registry import register_dataset
 from gkt.data.base import ArrayImages, DatasetSource, stratified_indices
 
 CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def run(args) -> None:
-    from gkt.data import get_dataset
+    from gkt.data.registry import get_dataset
     from gkt.device import setup_torch
     from gkt.logits.compute import cache_logits
 

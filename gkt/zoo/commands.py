@@ -19,7 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> None:
-    from gkt.data import get_dataset
+    from gkt.data.registry import get_dataset
     from gkt.device import setup_torch
     from gkt.zoo.spec import ModelSpec
     from gkt.zoo.store import record_path, save_model
