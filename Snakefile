@@ -27,6 +27,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/zoo.smk"
 include: "workflow/rules/logits.smk"
 include: "workflow/rules/complementary.smk"
+include: "workflow/rules/transfer.smk"
+include: "workflow/rules/db.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

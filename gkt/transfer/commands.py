@@ -1,0 +1,108 @@
+"""`gkt transfer`, `gkt transfer-multi`, `gkt transfer-plan`: the paper's §4–5 transfer runs.
+
+Each command maps 1:1 onto a Snakemake rule; heavy imports happen inside the handlers so that
+`gkt --help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from gkt.config import add_common, json_or_file
+
+log = logging.getLogger(__name__)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_common(p)
+    p.add_argument("--zoo-dir", required=True, help="zoo folder (results/<dataset>/zoo)")
+    p.add_argument("--logits-dir", default=None,
+                   help="logits cache folder (results/<dataset>/logits): cached train targets and val predictions")
+    p.add_argument("--method", required=True, help="transfer method: kl, xekl, xekl_ls, kl_topk, kl_dp, kl_dp_unsup, "
+                   "cd, crd, or any of them + _mcl (e.g. xekl_mcl)")
+    p.add_argument("--student", required=True, help="zoo model that receives the knowledge")
+    p.add_argument("--out", required=True, help="result folder (results/<dataset>/transfer/<method>/<teacher>__<student>)")
+    p.add_argument("--settings", type=json_or_file, default=None,
+                   help="run settings, inline JSON or YAML file (TransferConfig fields; default: SPEC §5 for --method)")
+    p.add_argument("--epochs", type=int, default=None, help="override the epoch budget")
+    p.add_argument("--batch-size", type=int, default=None, help="override the batch size")
+    p.add_argument("--lr", type=float, default=None, help="override the learning rate")
+    p.add_argument("--targets", choices=("cached", "live"), default=None,
+                   help="teacher targets computed once and reused (cached) or forwarded every step (live)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("transfer", help="transfer knowledge from a teacher to a student (one method, one pair)")
+    _common(p)
+    p.add_argument("--teacher", required=True, help="zoo model that gives the knowledge")
+    p.set_defaults(func=run_single)
+
+    p = sub.add_parser("transfer-multi", help="multi-teacher transfer: sequential, parallel or soup")
+    _common(p)
+    p.add_argument("--mode", required=True, choices=("sequential", "parallel", "soup"))
+    p.add_argument("--teachers", nargs="+", required=True, help="two or more zoo models")
+    p.add_argument("--order", choices=("ascending", "descending"), default="ascending",
+                   help="sequential: teachers by val accuracy, weakest first (ascending) or strongest first")
+    p.add_argument("--holdout", type=float, default=0.1, help="soup: held-out share of the transfer set for the greedy soup")
+    p.add_argument("--out-greedy", default=None, help="soup: result folder of the greedy soup (method multi_soup_greedy)")
+    p.set_defaults(func=run_multi)
+
+    p = sub.add_parser("transfer-plan", help="draw the random (teacher, student) pairs of transfer.runs from pair statistics")
+    p.add_argument("--transfer", type=json_or_file, required=True, help="the config's transfer section (inline JSON or file)")
+    p.add_argument("--pairs", required=True, help="pairs.parquet written by `gkt complementary`")
+    p.add_argument("--models", nargs="+", required=True, help="zoo model names")
+    p.add_argument("--out", required=True, help="JSON list of planned jobs")
+    p.set_defaults(func=run_plan)
+
+
+def _settings(args):
+    from gkt.errors import GktError
+    from gkt.transfer.settings import TransferConfig, resolve
+
+    if args.settings is None:
+        cfg = resolve(args.method)
+    else:
+        given = dict(args.settings)
+        if given.setdefault("method", args.method) != args.method:
+            raise GktError(f"--settings is for method {given['method']!r} but --method is {args.method!r}: make them agree")
+        cfg = TransferConfig.from_dict(given)
+    for key in ("epochs", "batch_size", "lr", "targets"):
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
+    return cfg
+
+
+def _inputs(args):
+    from gkt.data.registry import get_dataset
+    from gkt.device import setup_torch
+    from gkt.transfer.run import Inputs
+
+    device = setup_torch(args.threads)
+    return Inputs(get_dataset(args.dataset), Path(args.zoo_dir), Path(args.logits_dir) if args.logits_dir else None, device)
+
+
+def run_single(args) -> None:
+    from gkt.transfer.run import run_transfer
+
+    cfg = _settings(args)
+    run_transfer(_inputs(args), cfg, args.student, [args.teacher], args.out)
+
+
+def run_multi(args) -> None:
+    from gkt.transfer.multi import run_multi as run
+
+    cfg = _settings(args)
+    run(_inputs(args), cfg, args.mode, args.student, args.teachers, args.out, order=args.order,
+        holdout=args.holdout, greedy_dir=args.out_greedy)
+
+
+def run_plan(args) -> None:
+    import pandas as pd
+
+    from gkt.io import write_json
+    from gkt.transfer.jobs import planned_jobs
+
+    jobs = planned_jobs(args.transfer, pd.read_parquet(args.pairs), args.models)
+    write_json([{"method": j.method, "teacher": j.teacher, "student": j.student} for j in jobs], args.out)
+    log.info("%d planned transfer jobs written to %s", len(jobs), args.out)

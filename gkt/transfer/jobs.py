@@ -1,0 +1,139 @@
+"""Expand the config's `transfer:` section into jobs: one per (method, pair), one per multi-teacher run.
+
+```yaml
+transfer:
+  defaults: {epochs: 20, batch_size: 128, targets: cached}   # run settings of every job
+  hparams: {xekl_mcl: {tau: 0.999}}                          # per-method, over SPEC §5's defaults
+  gpu: 1                                                     # GPUs each job declares to the scheduler
+  runs:                                                      # single-teacher jobs
+    - {methods: [kl, kl_dp], students: [a, b], teachers: [c, d]}    # cross product, a model never teaches itself
+    - {methods: [kl_dp], random: {n: 20, min_rho_pos: 0.02, seed: 0}}  # drawn from pairs.parquet
+  multi:
+    - {modes: [sequential, parallel, soup], method: kl_dp, students: [a], teachers: [b, c, d],
+       order: ascending, holdout: 0.1}
+```
+
+Random runs depend on `complementary/pairs.parquet`, a computed file: the workflow draws them in a
+Snakemake checkpoint (`gkt transfer-plan`), everything else is known when the workflow is parsed.
+Like `settings.py`, this module imports no torch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from gkt.errors import GktError
+from gkt.transfer.settings import resolve
+
+log = logging.getLogger(__name__)
+
+MULTI_MODES = ("sequential", "parallel", "soup")
+GREEDY_SOUP = "multi_soup_greedy"
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One result directory `transfer/<method>/<teacher>__<student>/`. Multi-teacher jobs have method
+    `multi_<mode>`, teacher = names joined by `+`, and `loss` = the transfer method they run."""
+
+    method: str
+    teacher: str
+    student: str
+    loss: str = ""
+    order: str = "ascending"
+    holdout: float = 0.1
+
+    @property
+    def path(self) -> str:
+        return f"{self.method}/{self.teacher}__{self.student}"
+
+    @property
+    def teachers(self) -> list[str]:
+        return self.teacher.split("+")
+
+    @property
+    def mode(self) -> str | None:
+        return self.method.removeprefix("multi_") if self.method.startswith("multi_") else None
+
+
+def _check_models(names: list[str], models: list[str], where: str) -> None:
+    unknown = [n for n in names if n not in models]
+    if unknown:
+        raise GktError(f"{where} names models {unknown} that are not in the zoo: add them under zoo: or fix the names")
+
+
+def _check_method(transfer: dict, method: str) -> None:
+    resolve(method, transfer.get("defaults"), transfer.get("hparams"))  # raises on unknown methods / keys
+
+
+def explicit_jobs(transfer: dict, models: list[str]) -> list[Job]:
+    """Every job known without the pair statistics: explicit runs and multi-teacher runs."""
+    jobs: list[Job] = []
+    for i, run in enumerate(transfer.get("runs", [])):
+        if "random" in run:
+            continue
+        where = f"transfer.runs[{i}]"
+        if not run.get("students") or not run.get("teachers"):
+            raise GktError(f"{where} needs students and teachers lists (or random: {{n, min_rho_pos}})")
+        _check_models(run["students"] + run["teachers"], models, where)
+        for method in run["methods"]:
+            _check_method(transfer, method)
+            jobs += [Job(method, t, s) for s in run["students"] for t in run["teachers"] if t != s]
+    for i, multi in enumerate(transfer.get("multi", [])):
+        where = f"transfer.multi[{i}]"
+        _check_models(multi["students"] + multi["teachers"], models, where)
+        _check_method(transfer, multi["method"])
+        for mode in multi["modes"]:
+            if mode not in MULTI_MODES:
+                raise GktError(f"{where}: unknown mode {mode!r}; use one of {MULTI_MODES}")
+            for s in multi["students"]:
+                # Named in config order: a sequential run's accuracy order is only known when it runs.
+                teachers = [t for t in multi["teachers"] if t != s]
+                jobs.append(Job(f"multi_{mode}", "+".join(teachers), s, multi["method"],
+                                multi.get("order", "ascending"), multi.get("holdout", 0.1)))
+    return _unique(jobs)
+
+
+def _unique(jobs: list[Job]) -> list[Job]:
+    seen: dict[str, Job] = {}
+    for job in jobs:
+        if job.path in seen and seen[job.path] != job:
+            raise GktError(f"transfer job {job.path} is configured twice with different options: keep one")
+        seen[job.path] = job
+    return list(seen.values())
+
+
+def random_runs(transfer: dict) -> list[dict]:
+    return [run for run in transfer.get("runs", []) if "random" in run]
+
+
+def draw_pairs(pairs: "pandas.DataFrame", n: int, min_rho_pos: float, seed: int = 0,  # noqa: F821
+               students: list[str] | None = None, teachers: list[str] | None = None) -> list[tuple[str, str]]:
+    """n seeded (teacher, student) pairs with ρ_pos >= min_rho_pos, never the control teacher."""
+    ok = (pairs["rho_pos"] >= min_rho_pos) & ~pairs["teacher_is_control"] & (pairs["teacher"] != pairs["student"])
+    if students:
+        ok &= pairs["student"].isin(students)
+    if teachers:
+        ok &= pairs["teacher"].isin(teachers)
+    cand = pairs.loc[ok, ["teacher", "student"]].sort_values(["teacher", "student"]).to_numpy()
+    if len(cand) < n:
+        log.warning("only %d pairs have rho_pos >= %g; using all of them instead of %d", len(cand), min_rho_pos, n)
+        n = len(cand)
+    pick = np.sort(np.random.default_rng(seed).choice(len(cand), size=n, replace=False))
+    return [(str(t), str(s)) for t, s in cand[pick]]
+
+
+def planned_jobs(transfer: dict, pairs: "pandas.DataFrame", models: list[str]) -> list[Job]:  # noqa: F821
+    """The random runs' jobs, drawn from the pair statistics."""
+    jobs = []
+    for i, run in enumerate(random_runs(transfer)):
+        spec = dict(run["random"])
+        _check_models(spec.get("students", []) + spec.get("teachers", []), models, f"transfer.runs[{i}].random")
+        drawn = draw_pairs(pairs, spec["n"], spec.get("min_rho_pos", 0.0), spec.get("seed", 0),
+                           spec.get("students"), spec.get("teachers"))
+        for method in run["methods"]:
+            _check_method(transfer, method)
+            jobs += [Job(method, t, s) for t, s in drawn]
+    return _unique(jobs)

@@ -1,0 +1,149 @@
+"""Multi-teacher transfer, job expansion and the CLI: pure helpers on tensors, then one tiny zoo end to end."""
+import math
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from gkt.cli import main
+from gkt.errors import GktError
+from gkt.transfer.jobs import Job, draw_pairs, explicit_jobs, planned_jobs
+from gkt.transfer.losses import LOSSES, all_losses
+from gkt.transfer.multi import average_weights, chain_rows, greedy_soup, order_teachers
+from gkt.transfer.settings import METHOD_DEFAULTS, resolve
+
+torch.set_num_threads(1)
+
+
+def _states(k=3):
+    g = torch.Generator().manual_seed(0)
+    return [{"w": torch.randn(4, 3, generator=g), "bn.running_mean": torch.randn(3, generator=g),
+             "bn.num_batches_tracked": torch.tensor(i + 5)} for i in range(k)]
+
+
+def test_soup_is_parameter_mean():
+    states = _states()
+    soup = average_weights(states)
+    torch.testing.assert_close(soup["w"], (states[0]["w"] + states[1]["w"] + states[2]["w"]) / 3)
+    torch.testing.assert_close(soup["bn.running_mean"], torch.stack([s["bn.running_mean"] for s in states]).mean(0))
+    assert soup["bn.num_batches_tracked"] == 5 and soup["w"].data_ptr() != states[0]["w"].data_ptr()
+
+
+def test_greedy_soup_keeps_ingredients_that_do_not_hurt():
+    states = _states()
+    target = states[0]["w"]
+    # Score: closeness to ingredient 0. Ingredient 0 ranks first; averaging in others moves away.
+    chosen_soup, chosen = greedy_soup(states, lambda s: -float((s["w"] - target).abs().sum()))
+    assert chosen == [0] and torch.equal(chosen_soup["w"], states[0]["w"])
+    flat, chosen = greedy_soup(states, lambda s: 1.0)  # ties never hurt: everything joins
+    assert sorted(chosen) == [0, 1, 2]
+    torch.testing.assert_close(flat["w"], average_weights(states)["w"])
+
+
+def test_sequential_helpers():
+    accuracy = {"b": 0.9, "a": 0.5, "c": 0.7, "d": 0.5}
+    assert order_teachers(accuracy, "ascending") == ["a", "d", "c", "b"]
+    assert order_teachers(accuracy, "descending") == ["b", "c", "d", "a"]
+    with pytest.raises(GktError, match="order"):
+        order_teachers(accuracy, "random")
+    steps = [[{"epoch": e, "acc": e} for e in range(3)], [{"epoch": e, "acc": 10 + e} for e in range(3)]]
+    assert [(r["epoch"], r["acc"]) for r in chain_rows(steps)] == [(0, 0), (1, 1), (2, 2), (3, 11), (4, 12)]
+
+
+def test_every_loss_has_spec_defaults():
+    all_losses()
+    assert set(LOSSES) <= set(METHOD_DEFAULTS)
+    mcl = resolve("xekl_mcl")
+    assert (mcl.lr, mcl.tau, mcl.every, mcl.loss) == (0.01, 0.9999, 2, {"temperature": 1.0, "lam": 0.7})
+    assert resolve("kl_dp_mcl").tau == 0.9999
+    over = resolve("kl", {"epochs": 3}, {"kl": {"lr": 0.5, "temperature": 4}})
+    assert (over.epochs, over.lr, over.loss) == (3, 0.5, {"temperature": 4})
+    with pytest.raises(GktError, match="unknown transfer method"):
+        resolve("bogus")
+    with pytest.raises(GktError, match="not run settings"):
+        resolve("kl", {"temperature": 2})
+
+
+def test_job_expansion():
+    transfer = {
+        "runs": [{"methods": ["kl", "kl_dp"], "students": ["a", "b"], "teachers": ["a", "b", "c"]},
+                 {"methods": ["kl"], "random": {"n": 2, "min_rho_pos": 0.1, "seed": 0}}],
+        "multi": [{"modes": ["sequential", "soup"], "method": "kl_dp", "students": ["a"], "teachers": ["b", "c"]}],
+    }
+    jobs = explicit_jobs(transfer, ["a", "b", "c"])
+    paths = {j.path for j in jobs}
+    assert "kl/b__a" in paths and "kl/a__a" not in paths and len([j for j in jobs if j.method == "kl"]) == 4
+    assert {"multi_sequential/b+c__a", "multi_soup/b+c__a"} <= paths
+    soup = next(j for j in jobs if j.method == "multi_soup")
+    assert (soup.mode, soup.teachers, soup.loss) == ("soup", ["b", "c"], "kl_dp")
+    with pytest.raises(GktError, match="not in the zoo"):
+        explicit_jobs(transfer, ["a", "b"])
+    pairs = pd.DataFrame({"teacher": ["a", "b", "c", "ctl", "c"], "student": ["b", "a", "a", "a", "b"],
+                          "rho_pos": [0.2, 0.05, 0.3, 0.5, 0.15], "teacher_is_control": [False] * 3 + [True, False]})
+    assert draw_pairs(pairs, 5, 0.1) == [("a", "b"), ("c", "a"), ("c", "b")]  # fewer than n: all of them
+    planned = planned_jobs(transfer, pairs, ["a", "b", "c", "ctl"])
+    assert len(planned) == 2 and all(isinstance(j, Job) and j.method == "kl" for j in planned)
+    assert planned == planned_jobs(transfer, pairs, ["a", "b", "c", "ctl"])  # seeded
+
+
+# ---------------------------------------------------------------------------- a tiny zoo end to end
+TINY = {"arch": "resnet10t", "kwargs": {"channels": [8, 8, 16, 16]}, "source": "random"}
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory, mnist):
+    """Three random-init tiny CNNs (transfer works the same on them) and their logits caches."""
+    from gkt.logits.compute import cache_logits
+    from gkt.zoo.spec import ModelSpec
+    from gkt.zoo.store import save_model
+    from gkt.zoo.train import make_zoo_model
+
+    root = tmp_path_factory.mktemp("zoo")
+    for seed, name in enumerate(("s", "t1", "t2")):
+        model, record = make_zoo_model(ModelSpec(name=name, seed=seed, **TINY), mnist, torch.device("cpu"))
+        save_model(model, record, root / "zoo")
+        for split in ("train", "val"):
+            cache_logits(name, root / "zoo", mnist, split, root / "logits" / split / f"{name}.parquet",
+                         torch.device("cpu"))
+    return root
+
+
+ARGS = ["--dataset", '{"name": "mnist5k"}', "--threads", "1", "--settings",
+        '{"epochs": 1, "batch_size": 64, "lr": 0.01, "subset_per_class": 10, "loss": {"temperature": 2.0}}']
+
+
+def _cli(zoo, *args):
+    return main([*args, "--zoo-dir", str(zoo / "zoo"), "--logits-dir", str(zoo / "logits"), *ARGS])
+
+
+def test_cli_single_and_multi(zoo, tmp_path):
+    out = tmp_path / "kl_dp" / "t1__s"
+    assert _cli(zoo, "transfer", "--method", "kl_dp", "--teacher", "t1", "--student", "s", "--out", str(out)) == 0
+    rows = pq.read_table(out / "metrics.parquet").to_pylist()
+    assert [r["epoch"] for r in rows] == [0, 1] and rows[1]["temperature"] == 2.0
+    assert all(r["delta_transf"] == r["gain"] - r["loss"] for r in rows)
+
+    for mode in ("sequential", "parallel", "soup"):
+        d = tmp_path / f"multi_{mode}" / "t1+t2__s"
+        greedy = tmp_path / "multi_soup_greedy" / "t1+t2__s"
+        assert _cli(zoo, "transfer-multi", "--mode", mode, "--method", "kl_dp", "--teachers", "t1", "t2",
+                    "--student", "s", "--out", str(d), "--out-greedy", str(greedy)) == 0
+        rows = pq.read_table(d / "metrics.parquet").to_pylist()
+        assert {r["method"] for r in rows} == {f"multi_{mode}"} and {r["teacher"] for r in rows} == {"t1+t2"}
+        assert rows[0]["epoch"] == 0 and rows[0]["gain"] == 0
+        assert (d / "student.safetensors").exists() and (d / "logits.parquet").exists()
+    assert [r["epoch"] for r in pq.read_table(tmp_path / "multi_sequential/t1+t2__s/metrics.parquet").to_pylist()] \
+        == [0, 1, 2]
+    assert math.isnan(pq.read_table(greedy / "metrics.parquet").to_pylist()[1]["dp_pos_to_teacher"])
+
+
+def test_cli_bad_inputs(zoo, tmp_path, capsys):
+    out = str(tmp_path / "x")
+    assert _cli(zoo, "transfer", "--method", "kl", "--teacher", "s", "--student", "s", "--out", out) == 2
+    assert "equals the student" in capsys.readouterr().err
+    assert _cli(zoo, "transfer", "--method", "kl_nope", "--teacher", "t1", "--student", "s", "--out", out) == 2
+    assert "unknown transfer method" in capsys.readouterr().err
+    assert _cli(zoo, "transfer-multi", "--mode", "parallel", "--method", "kl", "--teachers", "t1",
+                "--student", "s", "--out", out) == 2
+    assert "two or more" in capsys.readouterr().err
