@@ -139,7 +139,7 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
                 for teacher in teachers:
                     if teacher == student:
                         continue
-                    keys = {"method": method, "teacher": teacher, "student": student}
+                    keys = {"method": method, "objective": method, "teacher": teacher, "student": student}
                     s_pred, t_preds = preds[student].pred, preds[teacher].pred[None]
                     rows, final = _transfer_rows(keys, labels, s_pred, t_preds, method, rng)
                     run = out / method / f"{teacher}__{student}"
@@ -150,7 +150,7 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
             joined = "+".join(ts)
             modes = ["multi_sequential", "multi_parallel", "multi_soup", "multi_soup_greedy"]
             for mode in modes:
-                keys = {"method": mode, "teacher": joined, "student": student}
+                keys = {"method": mode, "objective": objective, "teacher": joined, "student": student}
                 if mode == "multi_sequential":
                     epochs = EPOCHS * len(ts)
                     rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng, epochs=epochs)
@@ -165,7 +165,7 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
                 write_per_class(per_class_transfer(labels, s_pred, final, t_preds, C), run / "per_class.parquet")
                 if mode == "multi_soup":
                     for t in ts:
-                        keys = {"method": objective, "teacher": t, "student": student}
+                        keys = {"method": objective, "objective": objective, "teacher": t, "student": student}
                         rows, _ = _transfer_rows(keys, labels, s_pred, preds[t].pred[None], objective, rng)
                         write_metrics(rows, run / "ingredients" / t / "metrics.parquet")
     return results
@@ -230,12 +230,17 @@ def test_transfer_final_matches_the_last_epoch(results_db, results_dir):
     assert row[7] == (last["delta_transf"] > 0) and row[9] == "kl_dp"
     pc = pq.read_table(run / "per_class.parquet")
     assert row[8] == pytest.approx(sum(pc["transferred"].to_pylist()) / sum(pc["pos_flips"].to_pylist()))
-    # Multi-teacher runs: the objective from the recorded DP shares / the soup ingredients.
-    objectives = dict(_q(results_db, "SELECT run, objective || ':' || objective_source FROM transfer_final WHERE is_multi"))
-    assert objectives["multi_sequential/cnn_m+cnn_l+hybrid__vit_s"] == "kl_dp:inferred"
-    assert objectives["multi_soup/cnn_m+cnn_l+hybrid__vit_s"] == "kl_dp:ingredients"
-    assert objectives["multi_soup_greedy/cnn_m+cnn_l+hybrid__vit_s"] == "kl_dp:ingredients"
-    assert objectives["multi_sequential/mixer+vit_s+hybrid__cnn_s"] == "kl:inferred"
+    # The objective is the loss the transfer writer recorded: the method for single-teacher runs, the
+    # loss of the multi-teacher run (MULTI) for every multi-teacher mode.
+    rows = _q(results_db, "SELECT run, method, objective, is_multi FROM transfer_final")
+    single = {run: (method, objective) for run, method, objective, is_multi in rows if not is_multi}
+    assert len(single) > 100 and all(objective == method for method, objective in single.values())
+    multi = {run: objective for run, _, objective, is_multi in rows if is_multi}
+    expected = {f"{mode}/{'+'.join(ts)}__{student}": loss for loss, (student, ts) in MULTI.items()
+                for mode in ("multi_sequential", "multi_parallel", "multi_soup", "multi_soup_greedy")}
+    assert multi == expected
+    recorded = _q(results_db, "SELECT DISTINCT objective FROM transfer_metrics WHERE is_multi")
+    assert set(recorded) == {("kl_dp",), ("kl",)}
 
 
 def test_top_x_sets_of_transfer_runs_match_the_semantic_stage(results_db):
@@ -267,6 +272,9 @@ def test_missing_stages_give_empty_typed_views(tmp_path):
     assert _q(db, "SELECT files FROM gkt_views WHERE view = 'transfer_metrics'")[0][0] == 0
     types = dict(_q(db, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'pairs'"))
     assert types["rho_pos"] == "DOUBLE" and types["teacher_is_control"] == "BOOLEAN" and types["n"] == "INTEGER"
+    for view in ("transfer_metrics", "transfer_final"):  # from the writer's schema, objective included
+        types = dict(_q(db, f"SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '{view}'"))
+        assert types["objective"] == "VARCHAR" and types["method"] == "VARCHAR", view
     comment = _q(db, "SELECT comment FROM duckdb_views() WHERE view_name = 'transfer_metrics'")[0][0]
     assert "EMPTY until stage transfer" in comment
 

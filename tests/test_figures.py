@@ -172,6 +172,16 @@ def test_tab4_compares_with_the_best_single_teacher(figure_db, results_dir):  # 
     assert set(df.variant) == {"best_single", "mean_single", "multi_sequential", "multi_parallel", "multi_soup",
                                "multi_soup_greedy"}
     assert set(query(get_figure("tab9"), _con(figure_db)).student) == {"cnn_s"}  # the KL-Dist multi-teacher runs
+    # The multi-teacher rows are the runs whose metrics record objective kl_dp (whatever their mode).
+    recorded = set()
+    for path in (results_dir / "transfer").glob("multi_*/*/metrics.parquet"):
+        rows = pq.read_table(path).to_pylist()
+        assert len({r["objective"] for r in rows}) == 1
+        if rows[0]["objective"] == "kl_dp":
+            recorded.add((rows[0]["student"], rows[0]["teacher"], rows[0]["method"]))
+    multi = df[df.variant.str.startswith("multi_")]
+    assert set(zip(multi.student, multi.teachers, multi.variant)) == recorded and len(recorded) == 4
+    assert "objective_source" not in df.columns
 
 
 def test_figs_9_and_10_are_skipped_with_their_reason_when_the_results_lack_them(results_dir, tmp_path, gkt):  # noqa: F811

@@ -123,6 +123,7 @@ def test_cli_single_and_multi(zoo, tmp_path):
     rows = pq.read_table(out / "metrics.parquet").to_pylist()
     assert [r["epoch"] for r in rows] == [0, 1] and rows[1]["temperature"] == 2.0
     assert all(r["delta_transf"] == r["gain"] - r["loss"] for r in rows)
+    assert {(r["method"], r["objective"]) for r in rows} == {("kl_dp", "kl_dp")}  # single run: objective = method
 
     for mode in ("sequential", "parallel", "soup"):
         d = tmp_path / f"multi_{mode}" / "t1+t2__s"
@@ -131,11 +132,18 @@ def test_cli_single_and_multi(zoo, tmp_path):
                     "--student", "s", "--out", str(d), "--out-greedy", str(greedy)) == 0
         rows = pq.read_table(d / "metrics.parquet").to_pylist()
         assert {r["method"] for r in rows} == {f"multi_{mode}"} and {r["teacher"] for r in rows} == {"t1+t2"}
+        assert {r["objective"] for r in rows} == {"kl_dp"}  # the loss of the multi-teacher run is recorded
+        parts = sorted(d.glob("steps/*/metrics.parquet")) + sorted(d.glob("ingredients/*/metrics.parquet"))
+        assert len(parts) == (0 if mode == "parallel" else 2)
+        for part in parts:  # sequential steps and soup ingredients record it too
+            assert {r["objective"] for r in pq.read_table(part).to_pylist()} == {"kl_dp"}, part
         assert rows[0]["epoch"] == 0 and rows[0]["gain"] == 0
         assert (d / "student.safetensors").exists() and (d / "logits.parquet").exists()
     assert [r["epoch"] for r in pq.read_table(tmp_path / "multi_sequential/t1+t2__s/metrics.parquet").to_pylist()] \
         == [0, 1, 2]
-    assert math.isnan(pq.read_table(greedy / "metrics.parquet").to_pylist()[1]["dp_pos_to_teacher"])
+    greedy_rows = pq.read_table(greedy / "metrics.parquet").to_pylist()
+    assert math.isnan(greedy_rows[1]["dp_pos_to_teacher"])
+    assert {(r["method"], r["objective"]) for r in greedy_rows} == {("multi_soup_greedy", "kl_dp")}
 
 
 def test_cli_bad_inputs(zoo, tmp_path, capsys):

@@ -57,7 +57,7 @@ class Points(torch.utils.data.Dataset):
         return self.x[i], int(self.labels[i])
 
 
-def _trainer(tmp_path, method="kl_dp", teacher_classes=C, teacher_name="t", **cfg):
+def _trainer(tmp_path, method="kl_dp", teacher_classes=C, teacher_name="t", keys=None, **cfg):
     train, val = Points(96, 0), Points(40, 1)
     settings = dict(method=method, epochs=3, batch_size=16, lr=0.05, tau=0.9, every=2, targets="cached")
     if method == "crd":
@@ -67,7 +67,7 @@ def _trainer(tmp_path, method="kl_dp", teacher_classes=C, teacher_name="t", **cf
         TransferConfig(**settings),
         Participant("s", Tiny(0), identity), [Participant(teacher_name, Tiny(1, teacher_classes), identity)],
         Split(train, train.labels), Split(val, val.labels), tmp_path, torch.device("cpu"),
-        logits_meta={"dataset": "points"},
+        logits_meta={"dataset": "points"}, keys=keys,
     )
 
 
@@ -89,7 +89,7 @@ def test_outputs_and_metrics(tmp_path):
     assert [r["epoch"] for r in rows] == [0, 1, 2, 3] and _same_rows(rows, result.rows)
     for r in rows:
         assert r["delta_transf"] == r["gain"] - r["loss"]
-        assert r["method"] == "kl_dp" and r["teacher"] == "t" and r["student"] == "s"
+        assert r["method"] == r["objective"] == "kl_dp" and r["teacher"] == "t" and r["student"] == "s"
     assert rows[0]["gain"] == rows[0]["loss"] == 0 and math.isnan(rows[0]["dp_pos_to_teacher"])
     assert all(0 <= r["dp_pos_to_teacher"] <= 1 and 0 <= r["dp_neg_to_teacher"] <= 1 for r in rows[1:])
     cache = read_logits(tmp_path / "logits.parquet", num_classes=C, rows=40)
@@ -98,6 +98,13 @@ def test_outputs_and_metrics(tmp_path):
     assert per_class["class"] == list(range(C))
     assert all(0 <= t <= p for t, p in zip(per_class["transferred"], per_class["pos_flips"]))
     assert set(_weights(tmp_path)) == set(result.model.state_dict())
+
+
+def test_rows_record_the_objective_under_a_run_name(tmp_path):
+    """Multi-teacher runs name their rows by mode; the rows still record the loss as objective."""
+    result = _trainer(tmp_path, "kl", epochs=1, keys={"method": "multi_parallel", "teacher": "t", "student": "s"}).fit()
+    rows = pq.read_table(tmp_path / "metrics.parquet").to_pylist()
+    assert {(r["method"], r["objective"]) for r in rows} == {("multi_parallel", "kl")} and _same_rows(rows, result.rows)
 
 
 class Killed(Exception):

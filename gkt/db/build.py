@@ -131,6 +131,8 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
         "metrics.parquet). Accuracies, gain, loss and flip rates are fractions 0..1 of the val samples.",
         {
             "method": "transfer method (kl, kl_dp, ...; multi_sequential|multi_parallel|multi_soup|multi_soup_greedy)",
+            "objective": "transfer loss of the run (kl, kl_dp, xekl_mcl, ...): the method for single-teacher runs, "
+                         "the loss used for multi-teacher runs",
             "teacher": "teacher model (multi-teacher runs: names joined by '+')", "student": "student model",
             "epoch": "epoch (0 = initial student)", "acc": "val top-1 of the transferred student",
             "acc_student": "val top-1 of the initial student", "acc_teacher": "val top-1 of the (best) teacher",
@@ -164,10 +166,8 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
         "teacher's and student's zoo metadata. Fractions 0..1.",
         {
             "run": "run directory", "method": "transfer method",
-            "objective": "transfer loss of the run: the method for single-teacher runs; for multi-teacher runs the "
-                         "recorded objective, else the soup ingredients' method, else kl_dp when DP shares were "
-                         "recorded and kl otherwise (objective_source says which)",
-            "objective_source": "method | recorded | ingredients | inferred",
+            "objective": "transfer loss of the run as recorded in its metrics (transfer_metrics.objective): the method "
+                         "for single-teacher runs, the loss used for multi-teacher runs",
             "teacher": "teacher(s)", "student": "student", "n_teachers": "teachers", "is_multi": "multi-teacher run",
             "epochs": "last epoch", "acc": "final val top-1", "acc_student": "initial student top-1",
             "acc_teacher": "(best) teacher top-1", "delta_acc": "acc_teacher - acc_student",
@@ -197,13 +197,6 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "dataset": "results folder name", "method": "transfer method", "teacher": "teacher(s)", "student": "student",
             "is_multi": "multi-teacher run", "delta_acc": "acc_teacher - acc_student", "delta_transf": "transfer delta",
         },
-    ),
-    "transfer_soup_ingredients": (
-        "Final epochs of the single-teacher runs inside soup runs (transfer/*/*/ingredients/*/metrics.parquet); "
-        "run = the soup's run directory (the greedy soup multi_soup_greedy/<teachers>__<student> shares the "
-        "ingredients of multi_soup/<teachers>__<student>).",
-        {"run": "soup run directory", "method": "transfer method of the ingredient", "teacher": "ingredient teacher",
-         "student": "student", "delta_transf": "transfer delta of the ingredient"},
     ),
 }
 
@@ -318,20 +311,6 @@ def plan_views(results: Path, db_dir: Path, extra_results: list[Path] | None = N
         WINDOW w AS (PARTITION BY run ORDER BY pos_flips DESC, raw."class")""",
         "transfer/*/*/per_class.parquet", n)
 
-    pattern = "transfer/*/*/ingredients/*/metrics.parquet"
-    src, n = _source(results, prefix, pattern, reader, _empty_select(metric_cols))
-    add("transfer_soup_ingredients", "transfer", f"""
-        SELECT regexp_extract(filename, '([^/]+/[^/]+)/ingredients/[^/]+/metrics\\.parquet$', 1) AS run,
-               method, teacher, student, delta_transf
-        FROM {src}
-        QUALIFY row_number() OVER (PARTITION BY filename ORDER BY epoch DESC) = 1""", pattern, n)
-
-    # A recorded objective column (multi-teacher runs' loss), when the transfer writer provides one.
-    if _matches(results, "transfer/*/*/metrics.parquet"):
-        has_objective = _file_has_column(results, "transfer/*/*/metrics.parquet", "objective")
-    else:
-        has_objective = "objective" in metric_cols
-    recorded = "any_value(objective) FILTER (WHERE objective IS NOT NULL)" if has_objective else "CAST(NULL AS VARCHAR)"
     add("transfer_final", "transfer", f"""
         WITH last AS (
             SELECT * FROM transfer_metrics QUALIFY row_number() OVER (PARTITION BY run ORDER BY epoch DESC) = 1),
@@ -339,20 +318,11 @@ def plan_views(results: Path, db_dir: Path, extra_results: list[Path] | None = N
             SELECT run, arg_min(rho_pos, epoch) AS rho_pos_initial, arg_min(rho_neg, epoch) AS rho_neg_initial,
                    sum(seconds) AS seconds_total,
                    avg(dp_pos_to_teacher) FILTER (WHERE epoch > 0 AND NOT isnan(dp_pos_to_teacher)) AS dp_pos_to_teacher,
-                   avg(dp_neg_to_teacher) FILTER (WHERE epoch > 0 AND NOT isnan(dp_neg_to_teacher)) AS dp_neg_to_teacher,
-                   {recorded} AS recorded_objective
+                   avg(dp_neg_to_teacher) FILTER (WHERE epoch > 0 AND NOT isnan(dp_neg_to_teacher)) AS dp_neg_to_teacher
             FROM transfer_metrics GROUP BY run),
-        ingr AS (SELECT run, any_value(method) AS objective FROM transfer_soup_ingredients GROUP BY run),
         rates AS (SELECT run, sum(transferred) / nullif(sum(pos_flips), 0) AS transfer_rate
                   FROM transfer_per_class GROUP BY run)
-        SELECT l.run, l.method,
-               CASE WHEN NOT l.is_multi THEN l.method
-                    WHEN a.recorded_objective IS NOT NULL THEN a.recorded_objective
-                    WHEN i.objective IS NOT NULL THEN i.objective
-                    WHEN a.dp_pos_to_teacher IS NOT NULL THEN 'kl_dp' ELSE 'kl' END AS objective,
-               CASE WHEN NOT l.is_multi THEN 'method' WHEN a.recorded_objective IS NOT NULL THEN 'recorded'
-                    WHEN i.objective IS NOT NULL THEN 'ingredients' ELSE 'inferred' END AS objective_source,
-               l.teacher, l.student, l.n_teachers, l.is_multi, l.epoch AS epochs,
+        SELECT l.run, l.method, l.objective, l.teacher, l.student, l.n_teachers, l.is_multi, l.epoch AS epochs,
                l.acc, l.acc_student, l.acc_teacher, l.acc_teacher - l.acc_student AS delta_acc,
                l.delta_transf, l.delta_transf > 0 AS success, l.gain, l.loss,
                a.rho_pos_initial, a.rho_neg_initial, l.rho_pos, l.rho_neg, l.delta_rho_pos, l.delta_rho_neg,
@@ -364,7 +334,6 @@ def plan_views(results: Path, db_dir: Path, extra_results: list[Path] | None = N
                coalesce(t.dataset <> s.dataset, false) AS teacher_domain_shifted,
                p.entropy_norm AS pair_entropy_norm, p.kappa AS pair_kappa
         FROM last l JOIN agg a USING (run)
-        LEFT JOIN ingr i ON i.run = regexp_replace(l.run, '^multi_soup_greedy/', 'multi_soup/')
         LEFT JOIN rates r USING (run)
         LEFT JOIN models s ON s.name = l.student
         LEFT JOIN models t ON t.name = l.teacher
@@ -388,18 +357,6 @@ def plan_views(results: Path, db_dir: Path, extra_results: list[Path] | None = N
             f"QUALIFY row_number() OVER (PARTITION BY filename ORDER BY epoch DESC) = 1")
     add("transfer_datasets", "transfer", "\nUNION ALL BY NAME\n".join(parts))
     return views
-
-
-def _file_has_column(base: Path, pattern: str, column: str) -> bool:
-    import pyarrow.parquet as pq
-
-    for path in glob.glob(str(base / pattern)):
-        try:
-            if column in pq.read_schema(path).names:
-                return True
-        except (OSError, pa.ArrowInvalid):
-            pass
-    return False
 
 
 def _comment(con: duckdb.DuckDBPyConnection, view: View) -> None:

@@ -17,7 +17,7 @@ from gkt.io import write_parquet
 
 _F = pa.float64()
 METRICS_SCHEMA = pa.schema(
-    [pa.field(n, pa.string()) for n in ("method", "teacher", "student")]
+    [pa.field(n, pa.string()) for n in ("method", "objective", "teacher", "student")]
     + [pa.field("epoch", pa.int32())]
     + [pa.field(n, _F) for n in (
         "acc", "acc_student", "acc_teacher", "delta_transf", "gain", "loss", "rho_pos", "rho_neg",

@@ -12,7 +12,8 @@
   worse on the slice) is written as method `multi_soup_greedy` beside it.
 
 All metrics compare with the original student and the union of the teachers (`metrics.py`). Runs
-are named by the teachers in the order given (`<t1+t2+...>__<student>`).
+are named by the teachers in the order given (`<t1+t2+...>__<student>`); every metrics row records
+the transfer loss used (`cfg.method`, e.g. kl_dp) as `objective` beside the run's method.
 """
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teac
                           student_pred=val_preds(inputs, s_part, s_rec))
     # Results are named by the teachers in the given order (the workflow knows no accuracies when it
     # names jobs); the sequential order used shows in the step directories.
-    keys = {"method": f"multi_{mode}", "teacher": "+".join(teachers), "student": student}
+    keys = {"method": f"multi_{mode}", "objective": cfg.method, "teacher": "+".join(teachers), "student": student}
     if mode == "parallel":
         run_transfer(inputs, cfg, student, names, out_dir, keys=keys, reference=reference)
     elif mode == "sequential":
@@ -137,7 +138,8 @@ def _soups(inputs: Inputs, cfg: TransferConfig, s_part, s_rec: ModelRecord, teac
     states = []
     for t in teachers:
         result = run_transfer(inputs, cfg, s_rec.name, [t], out_dir / "ingredients" / t, exclude=held,
-                              keys={"method": cfg.method, "teacher": t, "student": s_rec.name})
+                              keys={"method": cfg.method, "objective": cfg.method, "teacher": t,
+                                    "student": s_rec.name})
         states.append({k: v.detach().cpu() for k, v in result.model.state_dict().items()})
 
     model, dev = s_part.model.to(inputs.device), inputs.device

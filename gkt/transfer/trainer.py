@@ -121,7 +121,8 @@ class Trainer:
                  keys: dict[str, str] | None = None, logits_meta: dict | None = None):
         """`tables`: precomputed targets in transfer-set order (see `feed.Targets`), e.g. from the
         logits cache; missing ones are computed once when `cfg.targets == 'cached'`.
-        `keys`: method / teacher / student labels of the metrics rows (multi-teacher runs set them)."""
+        `keys`: method / objective / teacher / student labels of the metrics rows (multi-teacher runs set
+        them; `objective` is the transfer loss, `cfg.method`)."""
         if not teachers:
             raise GktError("transfer needs at least one teacher: pass --teacher")
         for t in teachers:
@@ -140,8 +141,9 @@ class Trainer:
         self.tables, self.reference = tables, reference or Reference()
         self.loss = build_loss(cfg.method, **cfg.loss)
         self.use_mcl = split_method(cfg.method)[1]
-        self.keys = keys or {"method": cfg.method, "teacher": "+".join(t.name for t in teachers),
-                             "student": student.name}
+        self.keys = {"method": cfg.method, "teacher": "+".join(t.name for t in teachers), "student": student.name} \
+            if not keys else dict(keys)
+        self.keys.setdefault("objective", cfg.method)  # the transfer loss, whatever the run is called
         self.logits_meta = logits_meta or {}
         self.checkpoint_path = self.out_dir / "checkpoint.pt"
 

@@ -33,7 +33,7 @@ rule complementary:
         per_class=f"{COMPLEMENTARY}/per_class.parquet",
     params:
         dataset=DATASET_JSON,
-        logits_dir=f"{RESULTS}/logits/val",
+        logits_dir=lambda w, input: os.path.dirname(input.logits[0]),
     conda:
         GKT_ENV
     log:

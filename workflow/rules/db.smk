@@ -9,35 +9,13 @@
 DATABASE = f"{RESULTS}/gkt.duckdb"
 
 
-def transfer_outputs(wildcards):
-    """The transfer stage's metrics.parquet files (none before transfer.smk exists)."""
-    files = []
-    for item in globals().get("TRANSFER_OUTPUTS", []):
-        found = item(wildcards) if callable(item) else item
-        files += [found] if isinstance(found, str) else list(found)
-    return files
-
-
-def database_inputs(wildcards):
-    complementary = [
-        f"{RESULTS}/complementary/{name}.parquet"
-        for name in ("pairs", "per_class", "semantic", "class_embeddings")
-    ]
-    return (
-        [f"{ZOO_DIR}/{m}.json" for m in MODELS]
-        + [f"{RESULTS}/logits/val/{m}.parquet" for m in MODELS]
-        + complementary
-        + transfer_outputs(wildcards)
-    )
-
-
 rule database:
     input:
         database_inputs,
     output:
         DATABASE,
     params:
-        results=RESULTS,
+        results=lambda w, output: os.path.dirname(output[0]),
     localrule: True
     conda:
         GKT_ENV

@@ -11,7 +11,7 @@ rule figures:
     output:
         f"{FIGURES_DIR}/index.html",
     params:
-        out_dir=FIGURES_DIR,
+        out_dir=lambda w, output: os.path.dirname(output[0]),
     localrule: True
     conda:
         GKT_ENV
