@@ -1,8 +1,8 @@
 """The Snakemake workflow on the 3-model micro config, run for real in a temp dir."""
-import shutil
-
+import pyarrow.parquet as pq
 import yaml
 
+from gkt.db.build import connect
 from gkt.logits.cache import read_logits
 from tests.conftest import REPO, snakemake
 
@@ -14,6 +14,19 @@ def test_micro_workflow_runs_and_is_incremental(tmp_path):
         assert (results / "zoo" / f"{model}.json").exists()
         cache = read_logits(results / "logits" / "val" / f"{model}.parquet", num_classes=10, rows=1000)
         assert cache.meta["model"] == model and cache.meta["transform"]["input_size"] == [1, 28, 28]
+    # Every stage ran: pair statistics, transfer, database, figures.
+    pairs = pq.read_table(results / "complementary" / "pairs.parquet").to_pandas()
+    assert len(pairs) == 4 and pairs.teacher_is_control.sum() == 2  # cnn<->vit, and the control teaches both
+    run = results / "transfer" / "kl_dp" / "cnn__vit"
+    metrics = pq.read_table(run / "metrics.parquet").to_pandas()
+    assert metrics.epoch.tolist() == [0, 1] and set(metrics.objective) == {"kl_dp"}
+    read_logits(run / "logits.parquet", num_classes=10, rows=1000)
+    con = connect(results / "gkt.duckdb")
+    n_pairs, = con.execute("SELECT count(*) FROM pairs").fetchone()
+    final = con.execute("SELECT method, teacher, student, delta_transf FROM transfer_final").fetchall()
+    assert n_pairs == 4 and [r[:3] for r in final] == [("kl_dp", "cnn", "vit")]
+    assert abs(final[0][3] - (metrics.acc.iloc[-1] - metrics.acc.iloc[0])) < 1e-9
+    assert (tmp_path / "figures" / "mnist5k" / "index.html").exists()
 
     again = snakemake(tmp_path, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -29,6 +42,7 @@ def test_micro_workflow_runs_and_is_incremental(tmp_path):
     assert "zoo_model" in jobs and "logits" in jobs
     dry = snakemake(tmp_path, "-n", config=str(bigger)).stdout
     assert "model=mixer" in dry and "model=cnn" not in dry and "model=vit" not in dry
+    assert "rule transfer:" not in dry  # the existing run does not depend on the new model
 
 
 def test_bad_config_key_is_refused_before_any_job(tmp_path):
