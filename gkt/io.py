@@ -11,6 +11,8 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gkt.errors import GktError
+
 
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
@@ -51,3 +53,30 @@ def write_text(text: str, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def open_parquet(path: str | os.PathLike, what: str, missing: str, damaged: str) -> pq.ParquetFile:
+    """A Parquet file a stage reads, or one GktError naming the file (`what` says which kind) and
+    the fix: `missing` when it does not exist, `damaged` when it is no readable Parquet."""
+    path = Path(path)
+    if not path.exists():
+        raise GktError(f"{what} {path} does not exist: {missing}".lstrip())
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise _unreadable(path, what, e, damaged) from None
+
+
+def read_parquet(path: str | os.PathLike, what: str, missing: str, damaged: str,
+                 columns: list[str] | None = None) -> pa.Table:
+    """`open_parquet`, then the table (or `columns` of it); a damaged body is the same one error."""
+    pf = open_parquet(path, what, missing, damaged)
+    try:
+        return pf.read(columns=columns)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise _unreadable(Path(path), what, e, damaged) from None
+
+
+def _unreadable(path: Path, what: str, error: Exception, damaged: str) -> GktError:
+    detail = (str(error).splitlines() or [type(error).__name__])[0]
+    return GktError(f"{what} {path} is not a readable Parquet file ({detail}); {damaged}".lstrip())

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
 from gkt.complementary.schemas import PAIR_LIST_SCHEMA
 from gkt.errors import GktError
-from gkt.io import write_parquet
+from gkt.io import read_parquet, write_parquet
 
 
 @dataclass(frozen=True)
@@ -89,13 +88,8 @@ def write_pair_list(pairs: list[tuple[str, str]], control: str | None, spec: Pai
 
 def read_pair_list(path: str | Path) -> tuple[list[tuple[str, str]], str | None]:
     """The pairs and the control model's name (None when the list names none)."""
-    path = Path(path)
-    if not path.exists():
-        raise GktError(f"pair list {path} does not exist: write it with `gkt pairs --out {path} ...`")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise GktError(f"pair list {path} is not a readable Parquet file ({e}): rewrite it with `gkt pairs`") from None
+    table = read_parquet(path, "pair list", missing=f"write it with `gkt pairs --out {path} ...`",
+                         damaged="rewrite it with `gkt pairs`")
     if not {"teacher", "student"} <= set(table.column_names) or table.num_rows == 0:
         raise GktError(f"pair list {path} needs rows with columns teacher, student: rewrite it with `gkt pairs`")
     pairs = list(zip(table.column("teacher").to_pylist(), table.column("student").to_pylist()))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from gkt.complementary.schemas import CLASS_EMBEDDINGS_SCHEMA, PER_CLASS_SCHEMA, SEMANTIC_SCHEMA
 from gkt.complementary.stats import TOP_X, top_x_sizes
 from gkt.errors import GktError
+from gkt.io import open_parquet, read_parquet
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,9 @@ def embeddings_table(names: list[str], emb: np.ndarray, encoder: str) -> pa.Tabl
 
 def _read(path, schema: pa.Schema, remedy: str) -> pa.Table:
     """The columns of `schema` from a Parquet file, which must hold them with these types."""
-    if not Path(path).exists():
-        raise GktError(f"{path} does not exist: {remedy}")
-    try:
-        found = pq.read_schema(path)
-        ok = all(found.get_field_index(f.name) >= 0 and found.field(f.name).type == f.type for f in schema)
-        table = pq.read_table(path, columns=schema.names) if ok else None
-    except (pa.ArrowInvalid, OSError) as e:
-        raise GktError(f"{path} is not a readable Parquet file ({str(e).splitlines()[0]}): {remedy}") from None
+    found = open_parquet(path, "", missing=remedy, damaged=remedy).schema_arrow
+    ok = all(found.get_field_index(f.name) >= 0 and found.field(f.name).type == f.type for f in schema)
+    table = read_parquet(path, "", missing=remedy, damaged=remedy, columns=schema.names) if ok else None
     if table is None or table.num_rows == 0:
         raise GktError(f"{path} lacks rows or columns of {', '.join(schema.names)}: {remedy}")
     return table

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gkt.errors import GktError
-from gkt.io import write_parquet
+from gkt.io import open_parquet, write_parquet
 
 META_KEYS = (
     "model", "architecture", "dataset", "split", "num_classes", "top1", "weights_hash", "transform", "versions",
@@ -114,12 +114,8 @@ def _schema_problem(schema: pa.Schema, num_classes: int) -> str | None:
 
 
 def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
-    if not path.exists():
-        raise GktError(f"logits cache {path} does not exist: run the logits stage for it (snakemake {path})")
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise GktError(f"logits cache {path} is not a readable Parquet file ({e}); delete it and rerun the logits stage") from None
+    pf = open_parquet(path, "logits cache", missing=f"run the logits stage for it (snakemake {path})",
+                      damaged="delete it and rerun the logits stage")
     raw = pf.schema_arrow.metadata or {}
     meta = {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() in META_KEYS}
     missing = [k for k in ("model", "num_classes", "split", "dataset") if k not in meta]
