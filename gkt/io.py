@@ -44,9 +44,7 @@ def write_parquet(table: pa.Table, path: str | os.PathLike) -> Path:
 
 
 def write_json(obj, path: str | os.PathLike) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-    return Path(path)
+    return write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:

@@ -51,20 +51,6 @@ class ArrayImages(torch.utils.data.Dataset):
         return (self.transform(img) if self.transform else img), int(self.labels[i])
 
 
-class WithIndex(torch.utils.data.Dataset):
-    """Adds the sample index to each item: contrastive memory banks and cached targets need it."""
-
-    def __init__(self, base: torch.utils.data.Dataset):
-        self.base = base
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, i: int):
-        x, y = self.base[i]
-        return x, y, i
-
-
 def stratified_indices(labels: np.ndarray, per_class: int | Sequence[int], seed: int) -> np.ndarray:
     """Seeded choice of `per_class` samples of every class; returned sorted so order is stable."""
     rng = np.random.default_rng(seed)

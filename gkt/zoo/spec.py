@@ -1,7 +1,7 @@
 """A zoo entry as the config writes it."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from gkt.errors import GktError
 
@@ -41,6 +41,3 @@ class ModelSpec:
             return cls(**entry)
         except TypeError as e:
             raise GktError(f"zoo entry {entry.get('name', entry)!r}: {e}; see workflow/schemas/config.schema.yaml") from None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
