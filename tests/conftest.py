@@ -1,12 +1,12 @@
+"""Shared fixtures and test-session settings; plain helpers are in tests/helpers.py."""
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import Proc, make_results
 
 # Workflow jobs run `gkt` from the shell: find this interpreter's scripts even when CI runs
 # `.venv/bin/python -m pytest` without activating the venv.
@@ -24,13 +24,24 @@ def mnist():
     return get_dataset({"name": "mnist5k", "seed": 0})
 
 
-def snakemake(workdir, *args, config="workflow/config/micro.yaml", check=True):
-    """Run the repository's workflow for real, with its outputs under `workdir`."""
-    cmd = [
-        sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(REPO / config), "--cores", "2", *args,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return proc
+@pytest.fixture(scope="session")
+def results_dir(tmp_path_factory) -> Path:
+    """A results folder of every stage (tests/helpers.py: make_results, with a domain-shifted teacher),
+    written once per test run; tests/test_db.py and tests/test_figures.py build their databases on it."""
+    root = tmp_path_factory.mktemp("gktdb-shared")
+    make_results(root, domain_shift=True)
+    return root / "results" / "toyset"
+
+
+@pytest.fixture
+def gkt(capsys):
+    """Run the gkt command line in-process: gkt(*args) -> Proc(returncode, stdout, stderr)."""
+    from gkt.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        rc = main(list(args))
+        out = capsys.readouterr()
+        return Proc(rc, out.out, out.err)
+
+    return run

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-from PIL import Image
 
 from gkt.data.registry import get_dataset
 from gkt.errors import GktError
+from tests.helpers import SYNSETS, write_image_folder
 
 
 def test_mnist5k_split_is_stratified_and_deterministic(mnist):
@@ -26,20 +26,6 @@ def test_mnist5k_split_is_stratified_and_deterministic(mnist):
 def test_unknown_dataset_is_one_clear_error():
     with pytest.raises(GktError, match="unknown dataset 'cifar' .*mnist5k"):
         get_dataset({"name": "cifar"})
-
-
-def write_image_folder(root, synsets, per_class, size=40):
-    rng = np.random.default_rng(0)
-    for split in ("train", "val"):
-        for s in synsets:
-            d = root / split / s
-            d.mkdir(parents=True)
-            for i in range(per_class):
-                arr = rng.integers(0, 255, size=(size, size + 8, 3), dtype=np.uint8)
-                Image.fromarray(arr).save(d / f"{s}_{i}.JPEG")
-
-
-SYNSETS = ["n01440764", "n01443537", "n02085620"]  # tench, goldfish, Chihuahua (index 151)
 
 
 def test_imagenet_folder_labels_follow_imagenet_indices_and_subset(tmp_path):

@@ -1,188 +1,22 @@
 """The results database (gkt.db): views over outputs written by the pipeline's own writers.
 
-`make_results` writes a small results folder through the real writers of every stage (zoo records,
-logits caches, pair statistics, semantic similarity, transfer metrics); tests/test_figures.py
-renders every figure from it.
+`make_results` (tests/helpers.py) writes a small results folder through the real writers of every
+stage (zoo records, logits caches, pair statistics, semantic similarity, transfer metrics); the
+`results_dir` fixture (tests/conftest.py) holds one, which tests/test_figures.py also renders every
+figure from.
 """
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from gkt.errors import GktError
-
-C, N = 20, 1000  # classes, val samples (50 per class)
-# name, family, arch_family, params, accuracy
-MODELS = [
-    ("cnn_s", "cnn", "resnet", 300_000, 0.70),
-    ("cnn_m", "cnn", "resnet", 1_200_000, 0.78),
-    ("cnn_l", "cnn", "convnext", 5_000_000, 0.86),
-    ("vit_s", "transformer", "vit", 500_000, 0.73),
-    ("vit_l", "transformer", "vit", 4_000_000, 0.89),
-    ("mixer", "mlp", "mixer", 800_000, 0.66),
-    ("hybrid", "hybrid", "coatnet", 2_000_000, 0.81),
-]
-CONTROL = "control"
-STUDENTS = ["cnn_s", "vit_s", "cnn_l", "vit_l", "mixer"]
-METHODS = ["kl", "xekl", "xekl_ls", "kl_topk", "xekl_mcl", "kl_dp", "kl_dp_unsup", "cd", "crd"]
-# share of positive flips gained and of right samples lost by the end of a run, per method
-RATES = {"kl": (0.55, 0.10), "xekl": (0.5, 0.08), "xekl_ls": (0.5, 0.06), "kl_topk": (0.5, 0.09),
-         "xekl_mcl": (0.3, 0.02), "kl_dp": (0.4, 0.012), "kl_dp_unsup": (0.38, 0.015), "cd": (0.45, 0.15),
-         "crd": (0.45, 0.14)}
-EPOCHS = 3
-MULTI = {  # objective -> (student, teachers)
-    "kl_dp": ("vit_s", ["cnn_m", "cnn_l", "hybrid"]),
-    "kl": ("cnn_s", ["mixer", "vit_s", "hybrid"]),
-}
-
-
-def _predictions(rng, labels, acc_per_class):
-    right = rng.random(len(labels)) < acc_per_class[labels]
-    wrong = (labels + rng.integers(1, C, len(labels))) % C
-    return np.where(right, labels, wrong)
-
-
-def _logits(rng, pred):
-    z = rng.normal(0, 0.5, (len(pred), C)).astype(np.float32)
-    z[np.arange(len(pred)), pred] += 4.0
-    return z
-
-
-def _transfer_rows(keys, labels, s_pred, t_preds, method, rng, epochs=EPOCHS, hp=None, start=0):
-    """Epoch rows (through gkt.transfer.metrics.transfer_metrics) and the final predictions."""
-    from gkt.transfer.metrics import transfer_metrics
-
-    gain_rate, loss_rate = RATES[method]
-    weaker = max(0.0, float((s_pred == labels).mean() - (t_preds == labels).mean(1).max()))
-    if method not in ("kl_dp", "kl_dp_unsup", "xekl_mcl"):
-        loss_rate += 0.6 * weaker  # plain distillation overwrites more with weaker teachers
-    pos = (t_preds == labels).any(0) & (s_pred != labels)
-    u_gain, u_loss = rng.random(len(labels)), rng.random(len(labels))
-    dp = method in ("kl_dp", "kl_dp_unsup")
-    rows, pred = [], s_pred
-    for epoch in range(start, epochs + 1):
-        f = epoch / epochs
-        pred = s_pred.copy()
-        pred[pos & (u_gain < gain_rate * f)] = labels[pos & (u_gain < gain_rate * f)]
-        lost = (s_pred == labels) & (u_loss < loss_rate * f)
-        pred[lost] = (labels[lost] + 1) % C
-        shares = (0.72 + rng.normal(0, 0.03), 0.09 + rng.normal(0, 0.02)) if dp and epoch > 0 else (math.nan, math.nan)
-        rows.append({**keys, "epoch": epoch, **transfer_metrics(labels, s_pred, pred, t_preds),
-                     "dp_pos_to_teacher": shares[0], "dp_neg_to_teacher": shares[1], "seconds": 1.5,
-                     **(hp or {"lr": 1e-4, "temperature": 1.0, "lam": 1.0})})
-    return rows, pred
-
-
-def make_results(root: Path, dataset: str = "toyset", *, complementary=True, transfer=True, domain_shift=False,
-                 methods=METHODS, multi=True, seed=0) -> Path:
-    """A results folder written by the pipeline's own writers: zoo records, val logits caches,
-    pair statistics (+ semantic), single- and multi-teacher transfer runs. With `domain_shift`, the
-    zoo record of teacher `hybrid` names another dataset (a domain-shifted teacher, Fig. 10)."""
-    from gkt.complementary.pairs import PairSpec, sample_pairs, write_pair_list
-    from gkt.complementary.semantic import embeddings_table, read_per_class, semantic_table
-    from gkt.complementary.stats import pair_stats, pairs_table, per_class_table, stack_predictions
-    from gkt.io import write_json, write_parquet
-    from gkt.logits.cache import read_predictions, write_logits
-    from gkt.transfer.metrics import per_class_transfer, write_metrics, write_per_class
-    from gkt.zoo.store import ModelRecord
-
-    rng = np.random.default_rng(seed)
-    results = Path(root) / "results" / dataset
-    labels = np.repeat(np.arange(C), N // C)
-    names = [f"class_{c:02d}" for c in range(C)]
-    preds = {}
-    for name, family, arch_family, params, acc in MODELS + [(CONTROL, "cnn", "resnet", 300_000, 1.0 / C)]:
-        per_class = np.clip(acc + rng.normal(0, 0.12, C), 0.02, 0.99) if name != CONTROL else np.full(C, 1.0 / C)
-        pred = _predictions(rng, labels, per_class)
-        path = results / "logits" / "val" / f"{name}.parquet"
-        write_logits(path, _logits(rng, pred), labels, {"model": name, "architecture": arch_family,
-                                                        "dataset": dataset, "split": "val", "transform": {},
-                                                        "weights_hash": name})
-        cache = read_predictions(path, num_classes=C)
-        preds[name] = cache
-        record = ModelRecord(name=name, arch=arch_family, source="random" if name == CONTROL else "train",
-                             family=family, arch_family=arch_family, params=params, num_classes=C,
-                             dataset="infograph" if (domain_shift and name == "hybrid") else dataset,
-                             weights_hash=name, top1=cache.top1, kwargs={"depth": 2}, recipe={"epochs": 1})
-        write_json(asdict(record), results / "zoo" / f"{name}.json")
-
-    models = [m[0] for m in MODELS] + [CONTROL]
-    if complementary:
-        comp = results / "complementary"
-        spec = PairSpec(n=None)
-        pairs = sample_pairs(models, CONTROL, spec)
-        write_pair_list(pairs, CONTROL, spec, comp / "pair_list.parquet")
-        matrix, labels_ = stack_predictions(preds)
-        index = {m: i for i, m in enumerate(preds)}
-        stats = pair_stats(matrix, labels_, [(index[t], index[s]) for t, s in pairs], C)
-        write_parquet(pairs_table(stats, pairs, CONTROL), comp / "pairs.parquet")
-        write_parquet(per_class_table(stats, pairs, names), comp / "per_class.parquet")
-        emb = rng.normal(0, 1, (C, 16)).astype(np.float32)
-        emb[: C // 2] += 1.5  # half the classes form a semantic cluster
-        write_parquet(embeddings_table(names, emb, "test-encoder"), comp / "class_embeddings.parquet")
-        write_parquet(semantic_table(read_per_class(comp / "per_class.parquet"), names, emb, "test-encoder"),
-                      comp / "semantic.parquet")
-
-    if transfer:
-        out = results / "transfer"
-        teachers = [m[0] for m in MODELS]
-        for method in methods:
-            for student in STUDENTS:
-                for teacher in teachers:
-                    if teacher == student:
-                        continue
-                    keys = {"method": method, "objective": method, "teacher": teacher, "student": student}
-                    s_pred, t_preds = preds[student].pred, preds[teacher].pred[None]
-                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, method, rng)
-                    run = out / method / f"{teacher}__{student}"
-                    write_metrics(rows, run / "metrics.parquet")
-                    write_per_class(per_class_transfer(labels, s_pred, final, t_preds, C), run / "per_class.parquet")
-        for objective, (student, ts) in (MULTI if multi else {}).items():
-            s_pred, t_preds = preds[student].pred, np.stack([preds[t].pred for t in ts])
-            joined = "+".join(ts)
-            modes = ["multi_sequential", "multi_parallel", "multi_soup", "multi_soup_greedy"]
-            for mode in modes:
-                keys = {"method": mode, "objective": objective, "teacher": joined, "student": student}
-                if mode == "multi_sequential":
-                    epochs = EPOCHS * len(ts)
-                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng, epochs=epochs)
-                elif mode == "multi_parallel":
-                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng)
-                else:  # a soup has the initial and the final row only, no DP shares
-                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng)
-                    rows = [{**r, "dp_pos_to_teacher": math.nan, "dp_neg_to_teacher": math.nan}
-                            for r in (rows[0], rows[-1])]
-                run = out / mode / f"{joined}__{student}"
-                write_metrics(rows, run / "metrics.parquet")
-                write_per_class(per_class_transfer(labels, s_pred, final, t_preds, C), run / "per_class.parquet")
-                if mode == "multi_soup":
-                    for t in ts:
-                        keys = {"method": objective, "objective": objective, "teacher": t, "student": student}
-                        rows, _ = _transfer_rows(keys, labels, s_pred, preds[t].pred[None], objective, rng)
-                        write_metrics(rows, run / "ingredients" / t / "metrics.parquet")
-    return results
-
-
-@pytest.fixture(scope="session")
-def results_dir(tmp_path_factory) -> Path:
-    """Written once per test session, shared with tests/test_figures.py (which imports this fixture,
-    so pytest sees two definitions: the marker file makes the second one reuse the first's files)."""
-    root = tmp_path_factory.getbasetemp() / "gktdb-shared"
-    done = root / "complete"
-    if not done.exists():
-        if root.exists():
-            shutil.rmtree(root)
-        make_results(root, domain_shift=True)
-        done.touch()
-    return root / "results" / "toyset"
+from tests.helpers import EPOCHS, MULTI, make_results
 
 
 @pytest.fixture(scope="session")
@@ -289,25 +123,6 @@ def test_rebuild_replaces_atomically(results_dir, tmp_path):
     assert out.stat().st_ino != first  # a new file renamed over the old one
     assert sorted(p.name for p in out.parent.iterdir()) == ["gkt.duckdb"]  # no temp or WAL files left
     assert _q(out, "SELECT count(*) FROM pairs")[0][0] > 0  # relative to the database's own folder
-
-
-class Proc:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def gkt(capsys):
-    """Run the gkt command line in-process: gkt(*args) -> Proc(returncode, stdout, stderr)."""
-    from gkt.cli import main
-
-    def run(*args):
-        capsys.readouterr()
-        rc = main(list(args))
-        out = capsys.readouterr()
-        return Proc(rc, out.out, out.err)
-
-    return run
 
 
 def test_query_cli_formats_and_errors(results_db, tmp_path, gkt, monkeypatch):

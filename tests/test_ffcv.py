@@ -7,7 +7,7 @@ from PIL import Image
 
 from gkt.data.registry import get_dataset
 from gkt.errors import GktError
-from tests.test_data import SYNSETS, write_image_folder
+from tests.helpers import SYNSETS, write_image_folder
 
 ffcv = pytest.importorskip("ffcv", reason="optional extra gkt[ffcv] not installed (pip install 'gkt[ffcv]')")
 

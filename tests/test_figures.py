@@ -1,5 +1,5 @@
 """Figures and tables (gkt.figures): every one renders from a database over results written by the
-pipeline's own writers (tests/test_db.py: make_results); some queries are checked against numbers
+pipeline's own writers (tests/helpers.py: make_results); some queries are checked against numbers
 computed directly from the fixture's files; missing results give one-line reasons."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gkt.errors import GktError
-from tests.test_db import STUDENTS, gkt, make_results, results_dir  # noqa: F401  (fixtures)
+from tests.helpers import STUDENTS, make_results
 
 SPEC_IDS = ["fig1a", "fig1b", "fig2a", "fig2b", "fig4a", "fig4b", "fig5a", "fig5b", "fig6", "fig7", "fig8", "fig9",
             "fig10", "fig11", "tab1", "tab2", "tab3", "tab4", "tab7", "tab8", "tab9"]

@@ -11,7 +11,7 @@ from timm.data import create_transform, resolve_data_config
 
 from gkt.cli import main
 from gkt.logits.cache import read_logits
-from tests.test_data import SYNSETS, write_image_folder
+from tests.helpers import SYNSETS, write_image_folder
 
 # Two architectures with different pretrained cfgs: each cache must record (and use) its model's own.
 ARCHS = {

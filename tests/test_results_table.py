@@ -11,7 +11,7 @@ from gkt.errors import GktError
 from gkt.zoo.results_table import lookup, read_results, timm_top1
 from gkt.zoo.spec import ModelSpec
 from gkt.zoo.train import make_zoo_model
-from tests.test_data import SYNSETS, write_image_folder
+from tests.helpers import SYNSETS, write_image_folder
 
 HEADER = "model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation\n"
 ROWS = [

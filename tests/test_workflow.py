@@ -4,7 +4,7 @@ import yaml
 
 from gkt.db.build import connect
 from gkt.logits.cache import read_logits
-from tests.conftest import REPO, snakemake
+from tests.helpers import REPO, snakemake
 
 
 def test_micro_workflow_runs_and_is_incremental(tmp_path):
