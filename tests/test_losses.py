@@ -7,7 +7,8 @@ import torch
 
 from gkt.errors import GktError
 from gkt.transfer.contrastive import CRDDist
-from gkt.transfer.losses import LossContext, TransferBatch, build_loss, known_methods, split_method
+from gkt.transfer.losses import LossContext, TransferBatch, build_loss
+from gkt.transfer.vocabulary import known_methods, split_method
 from gkt.transfer.metrics import per_class_transfer, transfer_metrics
 
 torch.set_num_threads(1)
@@ -153,7 +154,7 @@ def test_crd_heads_memory_and_negatives():
     torch.manual_seed(0)
     n, k = 60, 20
     labels = torch.arange(n) % 3
-    crd = CRDDist(feat_dim=8, nce_k=k)
+    crd = build_loss("crd", feat_dim=8, nce_k=k)
     crd.bind(LossContext(student_dim=5, teacher_dims=(6,), labels=labels))
     neg = crd.negatives(labels)
     assert neg.shape == (n, k) and (labels[neg] != labels[:, None]).all()
@@ -169,18 +170,23 @@ def test_crd_heads_memory_and_negatives():
     assert not torch.equal(crd.memory_s[idx], before[idx]) and torch.equal(crd.memory_s[10:], before[10:])
     torch.testing.assert_close(crd.memory_s[idx].norm(dim=-1), torch.ones(10))
     with pytest.raises(GktError, match="nce_k"):
-        CRDDist(nce_k=n).bind(LossContext(5, (6,), labels))
+        build_loss("crd", nce_k=n).bind(LossContext(5, (6,), labels))
 
 
 def test_unknown_method_and_bad_hparams():
     with pytest.raises(GktError, match="unknown transfer method"):
         build_loss("kl_nope")
-    with pytest.raises(GktError, match="bad hyperparameters"):
+    with pytest.raises(GktError, match=r"transfer.hparams.kl: \['tau'\] are not hyperparameters of 'kl'"):
         build_loss("kl", tau=0.5)
-    with pytest.raises(GktError, match="lam"):
+    with pytest.raises(GktError, match=r"transfer.hparams.xekl.lam = 1.5 must be in \[0, 1\]"):
         build_loss("xekl", lam=1.5)
+    with pytest.raises(GktError, match=r"temperature = -1 must be in \(0, inf\]"):
+        build_loss("kl_dp", temperature=-1)
+    with pytest.raises(GktError, match="k = 2.5 must be an integer"):
+        build_loss("kl_topk", k=2.5)
     assert split_method("xekl_mcl") == ("xekl", True) and split_method("kl_dp") == ("kl_dp", False)
     assert {"kl", "xekl", "xekl_ls", "kl_topk", "kl_dp", "kl_dp_unsup", "cd", "crd", "xekl_mcl"} <= set(known_methods())
+    assert len(known_methods()) == len(set(known_methods()))  # xekl_mcl once
 
 
 def test_delta_transf_is_gain_minus_loss():

@@ -11,7 +11,8 @@ from gkt.errors import GktError
 from gkt.transfer.jobs import Job, draw_pairs, explicit_jobs, planned_jobs
 from gkt.transfer.losses import LOSSES, all_losses
 from gkt.transfer.multi import average_weights, chain_rows, greedy_soup, order_teachers
-from gkt.transfer.settings import METHOD_DEFAULTS, resolve
+from gkt.transfer.settings import resolve
+from gkt.transfer.vocabulary import LOSS_PARAMS
 
 torch.set_num_threads(1)
 
@@ -53,12 +54,12 @@ def test_sequential_helpers():
 
 def test_every_loss_has_spec_defaults():
     all_losses()
-    assert set(LOSSES) <= set(METHOD_DEFAULTS)
+    assert set(LOSSES) == set(LOSS_PARAMS)
     mcl = resolve("xekl_mcl")
-    assert (mcl.lr, mcl.tau, mcl.every, mcl.loss) == (0.01, 0.9999, 2, {"temperature": 1.0, "lam": 0.7})
+    assert (mcl.lr, mcl.tau, mcl.every, mcl.loss) == (0.01, 0.9999, 2, {"temperature": 1.0, "lam": 0.7, "smoothing": 0.0})
     assert resolve("kl_dp_mcl").tau == 0.9999
     over = resolve("kl", {"epochs": 3}, {"kl": {"lr": 0.5, "temperature": 4}})
-    assert (over.epochs, over.lr, over.loss) == (3, 0.5, {"temperature": 4})
+    assert (over.epochs, over.lr, over.loss) == (3, 0.5, {"temperature": 4, "lam": 1.0, "smoothing": 0.0})
     with pytest.raises(GktError, match="unknown transfer method"):
         resolve("bogus")
     with pytest.raises(GktError, match="not run settings"):

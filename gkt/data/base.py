@@ -1,6 +1,7 @@
 """What every dataset offers the pipeline: class names, splits, labels."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -34,6 +35,23 @@ class DatasetSource:
 
     def labels(self, name: str) -> np.ndarray:
         raise NotImplementedError
+
+    def sample_ids(self, name: str) -> Sequence:
+        """What identifies each sample of a split, in split order (row numbers of the source data,
+        file paths relative to the split folder, ...): with the labels, what `samples_key` hashes."""
+        raise NotImplementedError
+
+    def samples_key(self, name: str, indices: np.ndarray | None = None) -> str:
+        """A content key of a split (or of its rows `indices`): the data set's name, the samples'
+        ids and labels. Caches, zoo records and transfer checkpoints record it, and their readers
+        refuse state made from other samples. Pixels are not hashed (that would read every image)."""
+        ids, labels = np.asarray(self.sample_ids(name)), self.labels(name)
+        if indices is not None:
+            ids, labels = ids[indices], labels[indices]
+        h = hashlib.sha256(f"{self.name}/{name}/{len(ids)}".encode())
+        h.update("\n".join(map(str, ids.tolist())).encode())
+        h.update(np.asarray(labels, dtype=np.int64).tobytes())
+        return h.hexdigest()[:16]
 
 
 class ArrayImages(torch.utils.data.Dataset):

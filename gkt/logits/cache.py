@@ -18,6 +18,7 @@ from gkt.io import open_parquet, write_parquet
 
 META_KEYS = (
     "model", "architecture", "dataset", "split", "num_classes", "top1", "weights_hash", "transform", "versions",
+    "samples",  # DatasetSource.samples_key of the split: which images, in which order
 )
 BASE_FIELDS = [
     pa.field("sample", pa.int32(), nullable=False),
@@ -128,11 +129,18 @@ def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
 
 
 def read_logits(
-    path: str | Path, with_logits: bool = True, num_classes: int | None = None, rows: int | None = None
+    path: str | Path, with_logits: bool = True, num_classes: int | None = None, rows: int | None = None,
+    samples: str | None = None,
 ) -> LogitsFile:
-    """Read and validate a cache; `num_classes`/`rows`, when given, must match too."""
+    """Read and validate a cache; `num_classes`/`rows`/`samples` (the split's samples key), when
+    given, must match too."""
     path = Path(path)
     pf, meta = _open(path)
+    if samples is not None and meta.get("samples") != samples:
+        raise GktError(
+            f"logits cache {path} was made from other samples of {meta['dataset']}/{meta['split']} than the "
+            f"configured data set (a changed dataset seed, subset or folder?): delete it and rerun the logits stage"
+        )
     if num_classes is not None and int(meta["num_classes"]) != num_classes:
         raise GktError(
             f"logits cache {path} has {meta['num_classes']} classes, expected {num_classes}: "

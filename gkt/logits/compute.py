@@ -29,7 +29,7 @@ def cache_logits(
     labels = dataset.labels(split)
     meta = dict(
         model=name, architecture=record.arch, dataset=dataset.name, split=split,
-        weights_hash=record.weights_hash, transform=data_config(model),
+        weights_hash=record.weights_hash, transform=data_config(model), samples=dataset.samples_key(split),
     )
     write_logits(out, logits, labels, meta)
     log.info("%s/%s: %d images in %.2f s (%.0f img/s) on %s -> %s",

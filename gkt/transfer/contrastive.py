@@ -37,10 +37,8 @@ class CDDist(TransferLoss):
 
     needs_features = True
 
-    def __init__(self, temperature: float = 1.0, lam: float = 0.5):
+    def __init__(self, temperature: float, lam: float):
         super().__init__()
-        if temperature <= 0 or not 0.0 <= lam <= 1.0:
-            raise GktError(f"cd needs temperature > 0 and lam in [0, 1], got {temperature}, {lam} (transfer hparams cd)")
         self.temperature, self.lam = float(temperature), float(lam)
 
     @staticmethod
@@ -71,8 +69,7 @@ class CRDDist(TransferLoss):
     needs_features = True
     needs_index = True
 
-    def __init__(self, feat_dim: int = 128, nce_k: int = 16384, nce_t: float = 0.07,
-                 nce_momentum: float = 0.5, beta: float = 0.8):
+    def __init__(self, feat_dim: int, nce_k: int, nce_t: float, nce_momentum: float, beta: float):
         super().__init__()
         self.feat_dim, self.nce_k, self.nce_t = int(feat_dim), int(nce_k), float(nce_t)
         self.nce_momentum, self.beta = float(nce_momentum), float(beta)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gkt.errors import GktError
-from gkt.transfer.settings import MCL_SUFFIX
+from gkt.transfer import vocabulary as vocab
 
 LOSSES: dict[str, type["TransferLoss"]] = {}
 
@@ -102,12 +102,8 @@ def kl_t(target_logits: torch.Tensor, student_logits: torch.Tensor, temperature:
 class KLDist(TransferLoss):
     """KL-Dist (Eq. 1); with `lam < 1` it becomes XE-KL (Eq. 2): `λ·L_KL + (1−λ)·L_XE`."""
 
-    def __init__(self, temperature: float = 1.0, lam: float = 1.0, smoothing: float = 0.0):
+    def __init__(self, temperature: float, lam: float, smoothing: float):
         super().__init__()
-        if temperature <= 0:
-            raise GktError(f"temperature must be > 0, got {temperature} (transfer hparams): set e.g. 1")
-        if not 0.0 <= lam <= 1.0:
-            raise GktError(f"lam must be in [0, 1], got {lam} (transfer hparams): it weights KL against XE")
         self.temperature, self.lam, self.smoothing = float(temperature), float(lam), float(smoothing)
 
     def distill(self, batch: TransferBatch) -> LossOutput:
@@ -125,18 +121,12 @@ class KLDist(TransferLoss):
 
 @register("xekl")
 class XEKLDist(KLDist):
-    """XE-KL-Dist (Eq. 2). λ = 0.5 is the most distillation-heavy value of the paper's grid."""
-
-    def __init__(self, temperature: float = 1.0, lam: float = 0.5, smoothing: float = 0.0):
-        super().__init__(temperature, lam, smoothing)
+    """XE-KL-Dist (Eq. 2). λ = 0.5 is the most distillation-heavy value of the paper's grid (defaults in gkt.transfer.vocabulary)."""
 
 
 @register("xekl_ls")
 class XEKLLabelSmoothing(XEKLDist):
     """XE-KL-Dist with a label-smoothed XE term (Yuan et al. 2020)."""
-
-    def __init__(self, temperature: float = 1.0, lam: float = 0.5, smoothing: float = 0.1):
-        super().__init__(temperature, lam, smoothing)
 
 
 @register("kl_topk")
@@ -147,10 +137,8 @@ class KLTopK(KLDist):
     implausible does not drive the student.
     """
 
-    def __init__(self, temperature: float = 1.0, lam: float = 1.0, smoothing: float = 0.0, k: int = 10):
+    def __init__(self, temperature: float, lam: float, smoothing: float, k: int):
         super().__init__(temperature, lam, smoothing)
-        if k < 1:
-            raise GktError(f"k must be >= 1, got {k} (transfer hparams kl_topk): use e.g. 10")
         self.k = int(k)
 
     def distill(self, batch: TransferBatch) -> LossOutput:
@@ -198,13 +186,6 @@ class KLDataPartitionUnsup(KLDataPartition):
         return probs.amax(-1)
 
 
-def split_method(method: str) -> tuple[str, bool]:
-    """`'xekl_mcl'` → `('xekl', True)`: any loss combines with MCL through the `_mcl` suffix."""
-    if method.endswith(MCL_SUFFIX) and method[: -len(MCL_SUFFIX)] in all_losses():
-        return method[: -len(MCL_SUFFIX)], True
-    return method, False
-
-
 def all_losses() -> dict[str, type[TransferLoss]]:
     """The registry including the feature-based losses, which live in their own module."""
     import gkt.transfer.contrastive  # noqa: F401  (registers cd, crd)
@@ -212,18 +193,8 @@ def all_losses() -> dict[str, type[TransferLoss]]:
     return LOSSES
 
 
-def known_methods() -> list[str]:
-    names = sorted(all_losses())
-    return names + [n + MCL_SUFFIX for n in names]
-
-
 def build_loss(method: str, **hparams) -> TransferLoss:
-    """Instantiate the loss of `method` (MCL suffix stripped); unknown hyperparameters are errors."""
-    base, _ = split_method(method)
-    cls = all_losses().get(base)
-    if cls is None:
-        raise GktError(f"unknown transfer method {method!r}: choose one of {', '.join(known_methods())}")
-    try:
-        return cls(**hparams)
-    except TypeError as e:
-        raise GktError(f"bad hyperparameters for {method!r} ({e}): check transfer.hparams.{base}") from None
+    """Instantiate the loss of `method` (MCL suffix stripped) with its hyperparameters: the
+    vocabulary's defaults, then `hparams`; unknown or out-of-range ones are errors."""
+    base, _ = vocab.check_method(method)
+    return all_losses()[base](**vocab.loss_hparams(method, hparams, f"transfer.hparams.{method}"))

@@ -31,11 +31,11 @@ from gkt.errors import GktError
 from gkt.io import atomic_path
 from gkt.transfer.losses import build_loss
 from gkt.transfer.metrics import write_metrics
-from gkt.transfer.run import Inputs, participant, run_transfer, split_batches, transfer_indices, val_preds
+from gkt.transfer.run import (Inputs, participant, result_meta, run_transfer, split_batches, transfer_indices,
+                              val_preds)
 from gkt.transfer.settings import TransferConfig
 from gkt.transfer.trainer import Reference, metrics_row, predict, write_outputs
 from gkt.zoo.store import ModelRecord
-from gkt.zoo.transforms import data_config
 
 log = logging.getLogger(__name__)
 
@@ -168,5 +168,4 @@ def _soups(inputs: Inputs, cfg: TransferConfig, s_part, s_rec: ModelRecord, teac
                             time.perf_counter() - start, nan2, hparams)]
         write_metrics(rows, where / "metrics.parquet")
         write_outputs(where, model, logits, labels, reference, logits.shape[1], soup_keys,
-                      {"architecture": s_rec.arch, "dataset": inputs.dataset.name,
-                       "transform": data_config(model)})
+                      result_meta(inputs, s_rec, model))

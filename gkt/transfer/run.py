@@ -65,7 +65,7 @@ def _cache(inputs: Inputs, split: str, record: ModelRecord, predictions_only: bo
         return None
     n = len(inputs.dataset.labels(split))
     read = read_predictions if predictions_only else read_logits
-    cache = read(path, num_classes=inputs.dataset.num_classes, rows=n)
+    cache = read(path, num_classes=inputs.dataset.num_classes, rows=n, samples=inputs.dataset.samples_key(split))
     if cache.meta.get("weights_hash") != record.weights_hash:
         raise GktError(f"logits cache {path} is from other weights than zoo model {record.name!r}: "
                        f"delete it and rerun the logits stage (snakemake {path})")
@@ -107,6 +107,12 @@ def val_preds(inputs: Inputs, p: Participant, record: ModelRecord) -> np.ndarray
     return predict(p.model.to(inputs.device), split_batches(inputs, "val", p), inputs.device).argmax(1)
 
 
+def result_meta(inputs: Inputs, record: ModelRecord, model: torch.nn.Module) -> dict:
+    """Metadata of a transferred model's val logits (the logits-cache format)."""
+    return {"architecture": record.arch, "dataset": inputs.dataset.name, "transform": data_config(model),
+            "samples": inputs.dataset.samples_key("val")}
+
+
 def run_transfer(inputs: Inputs, cfg: TransferConfig, student: str, teachers: list[str], out_dir: str | Path, *,
                  student_weights: Path | None = None, keys: dict | None = None, reference: Reference | None = None,
                  exclude: np.ndarray | None = None) -> TransferResult:
@@ -134,6 +140,7 @@ def run_transfer(inputs: Inputs, cfg: TransferConfig, student: str, teachers: li
         cfg, s, t_parts,
         Split(ds.split("train"), ds.labels("train"), indices), Split(ds.split("val"), ds.labels("val")),
         out_dir, inputs.device, tables=tables, reference=reference, keys=keys,
-        logits_meta={"architecture": s_rec.arch, "dataset": ds.name, "transform": data_config(s.model)},
+        logits_meta=result_meta(inputs, s_rec, s.model),
+        provenance={"train_samples": ds.samples_key("train", indices), "val_samples": ds.samples_key("val")},
     )
     return trainer.fit()

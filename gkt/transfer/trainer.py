@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -31,15 +32,13 @@ from gkt.device import autocast
 from gkt.errors import GktError
 from gkt.io import atomic_path
 from gkt.transfer.feed import Batches, Targets, Views, distinct, features_and_logits
-from gkt.transfer.losses import LossContext, TransferBatch, build_loss, split_method
+from gkt.transfer.losses import LossContext, TransferBatch, build_loss
+from gkt.transfer.vocabulary import TARGET_MODES, split_method
 from gkt.transfer.mcl import MCL
 from gkt.transfer.metrics import per_class_transfer, transfer_metrics, write_metrics, write_per_class
 from gkt.transfer.settings import TransferConfig
 
 log = logging.getLogger(__name__)
-
-TARGET_MODES = ("cached", "live")
-
 
 @dataclasses.dataclass
 class Participant:
@@ -118,11 +117,14 @@ class Trainer:
     def __init__(self, cfg: TransferConfig, student: Participant, teachers: list[Participant], train: Split,
                  val: Split, out_dir: str | Path, device: torch.device, *,
                  tables: dict[str, torch.Tensor] | None = None, reference: Reference | None = None,
-                 keys: dict[str, str] | None = None, logits_meta: dict | None = None):
+                 keys: dict[str, str] | None = None, logits_meta: dict | None = None,
+                 provenance: dict | None = None):
         """`tables`: precomputed targets in transfer-set order (see `feed.Targets`), e.g. from the
         logits cache; missing ones are computed once when `cfg.targets == 'cached'`.
         `keys`: method / objective / teacher / student labels of the metrics rows (multi-teacher runs set
-        them; `objective` is the transfer loss, `cfg.method`)."""
+        them; `objective` is the transfer loss, `cfg.method`).
+        `provenance`: content keys of the inputs the trainer cannot see (the split's samples keys);
+        the participants' weights hashes are taken here, before any training."""
         if not teachers:
             raise GktError("transfer needs at least one teacher: pass --teacher")
         for t in teachers:
@@ -146,6 +148,10 @@ class Trainer:
         self.keys.setdefault("objective", cfg.method)  # the transfer loss, whatever the run is called
         self.logits_meta = logits_meta or {}
         self.checkpoint_path = self.out_dir / "checkpoint.pt"
+        from gkt.zoo.store import weights_hash
+
+        self.provenance = {"student_weights": weights_hash(student.model),
+                           "teacher_weights": [weights_hash(t.model) for t in teachers], **(provenance or {})}
 
     # ----------------------------------------------------------------------------------- setup
     def _views(self, split: Split, transforms: list[Callable], random_views: bool = False) -> Views:
@@ -243,9 +249,27 @@ class Trainer:
         self.targets = Targets([], None, [], 0, dev, False, tables={k: tables[k] for k in needed})
 
     # ------------------------------------------------------------------------------ checkpoints
-    def _fingerprint(self) -> str:
-        return json.dumps({"cfg": dataclasses.asdict(self.cfg), "keys": self.keys,
-                           "n": [len(self.train_batches), len(self.val_batches)]}, sort_keys=True, default=str)
+    def _fingerprint(self) -> dict:
+        """What the run is made from, by content: settings, the weights of every participant, the
+        samples of both splits, the targets and the reference predictions. A checkpoint made from
+        anything else is not resumed."""
+        def digest(*arrays) -> str:
+            h = hashlib.sha256()
+            for a in arrays:
+                a = np.ascontiguousarray(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
+                h.update(f"{a.dtype}{a.shape}".encode())
+                h.update(a.tobytes())
+            return h.hexdigest()[:16]
+
+        tables = self.targets.tables if self.targets.tables else {}
+        return {
+            "settings": json.dumps(dataclasses.asdict(self.cfg), sort_keys=True, default=str),
+            "names": json.dumps(self.keys, sort_keys=True),
+            **self.provenance,
+            "samples": [len(self.train_batches), len(self.val_batches)],
+            "targets": {k: digest(v) for k, v in sorted(tables.items())},
+            "reference": digest(self.reference.teacher_preds, self.reference.student_pred),
+        }
 
     def _save(self, epoch: int, rows: list[dict]) -> None:
         state = {
@@ -264,8 +288,11 @@ class Trainer:
         except Exception as e:  # a damaged checkpoint only costs the run's progress
             log.warning("ignoring unreadable checkpoint %s (%s): starting over", self.checkpoint_path, e)
             return -1, []
-        if state.get("fingerprint") != self._fingerprint():
-            log.warning("checkpoint %s is from different settings: starting over", self.checkpoint_path)
+        stored, now = state.get("fingerprint"), self._fingerprint()
+        if stored != now:
+            changed = sorted(k for k in now if not isinstance(stored, dict) or stored.get(k) != now[k])
+            log.warning("checkpoint %s was made from other inputs (changed: %s): starting over",
+                        self.checkpoint_path, ", ".join(changed) or "format")
             return -1, []
         self.student.model.load_state_dict(state["student"])
         self.optimizer.load_state_dict(state["optimizer"])

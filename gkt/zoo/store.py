@@ -34,6 +34,8 @@ class ModelRecord:
     seed: int = 0
     train_seconds: float | None = None
     file: str | None = None
+    # DatasetSource.samples_key of the train split a model was trained on (models trained here).
+    train_samples: str | None = None
 
     def spec(self) -> ModelSpec:
         return ModelSpec(
@@ -82,6 +84,12 @@ def load_model(name: str, zoo_dir: str | Path, dataset: DatasetSource) -> tuple[
         raise GktError(
             f"model {name!r} has {record.num_classes} classes but dataset {dataset.name!r} has "
             f"{dataset.num_classes}: use a zoo made for this dataset"
+        )
+    if record.train_samples and record.train_samples != dataset.samples_key("train"):
+        raise GktError(
+            f"zoo model {name!r} was trained on other samples of {dataset.name!r} than the configured train split "
+            f"(a changed dataset seed or folder?), so the val split may hold its training images: rerun the zoo "
+            f"stage for it (snakemake {record_path(zoo_dir, name)} --forcerun zoo_model)"
         )
     model = create_model(record.spec(), dataset)
     if record.source in ("train", "random"):

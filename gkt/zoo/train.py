@@ -93,6 +93,6 @@ def make_zoo_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device
         params=params, num_classes=dataset.num_classes,
         dataset=dataset.name, weights_hash=weights_hash(model), top1=acc, kwargs=spec.kwargs,
         recipe=recipe, seed=spec.seed, train_seconds=round(seconds, 2) if spec.source == "train" else None,
-        file=spec.file,
+        file=spec.file, train_samples=dataset.samples_key("train") if spec.source == "train" else None,
     )
     return model.cpu(), record

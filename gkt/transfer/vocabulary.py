@@ -1,0 +1,186 @@
+"""The transfer vocabulary, in one place: methods and their hyperparameters (defaults and allowed
+values), the MCL suffix, multi-teacher modes and soup names, and the run-folder format.
+
+Configs, the CLI, the Snakemake rules, the job planner, the losses, the database and the figures all
+read these names from here; adding a transfer method means registering its loss class
+(`gkt/transfer/losses.py`) and adding its entry to `METHODS`. No torch: Snakemake imports this at
+parse time, so every value is checked before any job starts (docs/method.md#transfer-methods).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from gkt.errors import GktError
+
+
+@dataclass(frozen=True)
+class Param:
+    """One loss hyperparameter: its default and the interval it must lie in."""
+
+    default: float | int
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False  # True: low itself is not allowed
+    high_open: bool = False
+    integer: bool = False
+
+    def problem(self, value) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.integer and value != int(value)):
+            return f"must be {'an integer' if self.integer else 'a number'}"
+        if math.isnan(value) or value < self.low or value > self.high or (self.low_open and value == self.low) \
+                or (self.high_open and value == self.high):
+            lo, hi = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"must be in {lo}{self.low:g}, {self.high:g}{hi}"
+        return None
+
+
+def _positive(default, integer=False) -> Param:
+    return Param(default, 0, low_open=True, integer=integer)
+
+
+def _unit(default, high_open=False) -> Param:
+    return Param(default, 0, 1, high_open=high_open)
+
+
+TEMPERATURE = _positive(1.0)
+
+# Loss hyperparameters of every registered loss (docs/method.md#transfer-methods). XE-KL's λ is the
+# most distillation-heavy value of the paper's grid; CD weights its two terms 1:1; CRD uses Tian et
+# al.'s settings.
+LOSS_PARAMS: dict[str, dict[str, Param]] = {
+    "kl": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True)},
+    "xekl": {"temperature": TEMPERATURE, "lam": _unit(0.5), "smoothing": _unit(0.0, high_open=True)},
+    "xekl_ls": {"temperature": TEMPERATURE, "lam": _unit(0.5), "smoothing": _unit(0.1, high_open=True)},
+    "kl_topk": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True),
+                "k": _positive(10, integer=True)},
+    "kl_dp": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True)},
+    "kl_dp_unsup": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True)},
+    "cd": {"temperature": TEMPERATURE, "lam": _unit(0.5)},
+    "crd": {"feat_dim": _positive(128, integer=True), "nce_k": _positive(16384, integer=True),
+            "nce_t": _positive(0.07), "nce_momentum": _unit(0.5), "beta": _unit(0.8)},
+}
+
+# Mean Classifier Learning wraps any loss: `<loss>_mcl` (docs/method.md#mcl).
+MCL_SUFFIX = "_mcl"
+MCL_PARAMS = {"tau": Param(0.9999, 0, 1, low_open=True, high_open=True), "every": _positive(2, integer=True)}
+
+# Run settings with allowed values (the rest of TransferConfig is free-form or checked where used).
+RUN_PARAMS = {
+    "lr": _positive(1e-4), "momentum": _unit(0.9, high_open=True), "weight_decay": Param(1e-3, 0),
+    "epochs": Param(20, 0, integer=True), "batch_size": _positive(128, integer=True),
+    "eval_batch_size": _positive(512, integer=True), "workers": Param(0, 0, integer=True),
+    "subset_per_class": _positive(1, integer=True), "seed": Param(0, 0, integer=True), **MCL_PARAMS,
+}
+TARGET_MODES = ("cached", "live")
+
+# The paper's learning rate of each method (Supp. A); `transfer.hparams` overrides it per config.
+METHOD_LR = {"xekl_mcl": 0.01}
+DEFAULT_LR = 1e-4
+# XE-KL+MCL's paper setting: λ 0.7 (Supp. A.1).
+METHOD_LOSS_OVERRIDES = {"xekl_mcl": {"lam": 0.7}}
+
+
+def split_method(method: str) -> tuple[str, bool]:
+    """`'xekl_mcl'` → `('xekl', True)`: any loss combines with MCL through the `_mcl` suffix."""
+    if method.endswith(MCL_SUFFIX) and method[: -len(MCL_SUFFIX)] in LOSS_PARAMS:
+        return method[: -len(MCL_SUFFIX)], True
+    return method, False
+
+
+def known_methods() -> list[str]:
+    names = sorted(LOSS_PARAMS)
+    return names + [n + MCL_SUFFIX for n in names]
+
+
+def check_method(method: str) -> tuple[str, bool]:
+    base, mcl = split_method(method)
+    if base not in LOSS_PARAMS:
+        raise GktError(f"unknown transfer method {method!r}: choose one of {', '.join(known_methods())}")
+    return base, mcl
+
+
+def method_defaults(method: str) -> dict:
+    """Every hyperparameter of `method` with its default: the loss's, MCL's with the suffix, and lr."""
+    base, mcl = check_method(method)
+    out = {k: p.default for k, p in LOSS_PARAMS[base].items()}
+    if mcl:
+        out.update({k: p.default for k, p in MCL_PARAMS.items()})
+    out.update(METHOD_LOSS_OVERRIDES.get(method, {}))
+    out["lr"] = METHOD_LR.get(method, DEFAULT_LR)
+    return out
+
+
+def check_value(name: str, value, where: str) -> None:
+    param = RUN_PARAMS.get(name)
+    if param is None:
+        return
+    if value is None and name == "subset_per_class":
+        return
+    problem = param.problem(value)
+    if problem:
+        raise GktError(f"{where}.{name} = {value!r} {problem}: fix it in the config")
+
+
+def loss_hparams(method: str, values: dict, where: str) -> dict:
+    """The loss's hyperparameters of `method`: defaults, then `values`; unknown or out-of-range ones
+    are errors naming the config key."""
+    base, _ = check_method(method)
+    params = LOSS_PARAMS[base]
+    unknown = sorted(set(values) - set(params))
+    if unknown:
+        raise GktError(f"{where}: {unknown} are not hyperparameters of {base!r}; it takes {sorted(params)} "
+                       f"(and the run settings lr, epochs, ...)")
+    out = {k: p.default for k, p in params.items()} | dict(values)
+    for k, v in out.items():
+        problem = params[k].problem(v)
+        if problem:
+            raise GktError(f"{where}.{k} = {v!r} {problem}: fix it in the config")
+    return out
+
+
+# ------------------------------------------------------------------------------ multi-teacher runs
+MULTI_PREFIX = "multi_"
+MULTI_MODES = ("sequential", "parallel", "soup")
+ORDERS = ("ascending", "descending")
+# The soup job writes the uniform soup to multi_soup/ and the greedy soup beside it.
+GREEDY_SOUP = "multi_soup_greedy"
+TEACHER_SEP = "+"  # multi-teacher runs name their teachers joined by it
+PAIR_SEP = "__"  # <teacher>__<student>
+
+
+def multi_method(mode: str) -> str:
+    if mode not in MULTI_MODES:
+        raise GktError(f"unknown multi-teacher mode {mode!r}: use one of {', '.join(MULTI_MODES)}")
+    return MULTI_PREFIX + mode
+
+
+def multi_mode(method: str) -> str | None:
+    """The mode of a multi-teacher run's method name (`multi_soup_greedy` → `soup`), else None."""
+    if method == GREEDY_SOUP:
+        return "soup"
+    return method.removeprefix(MULTI_PREFIX) if method.startswith(MULTI_PREFIX) else None
+
+
+# --------------------------------------------------------------------------------- run folders
+# Model names as the zoo schema allows them, minus the pair separator and a trailing '_'.
+MODEL_RE = r"[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*"
+SINGLE_METHOD_RE = r"(?!multi_)[a-z0-9_]+"
+RUN_RE = re.compile(rf"(?P<method>[a-z0-9_]+)/(?P<teacher>{MODEL_RE}(?:\+{MODEL_RE})*)__(?P<student>{MODEL_RE})")
+
+
+def run_path(method: str, teachers: str | list[str], student: str) -> str:
+    """A run's folder relative to `results/<dataset>/transfer`: `<method>/<teacher(s)>__<student>`."""
+    teacher = teachers if isinstance(teachers, str) else TEACHER_SEP.join(teachers)
+    return f"{method}/{teacher}{PAIR_SEP}{student}"
+
+
+def parse_run_path(path: str) -> dict:
+    """`run_path`'s inverse: {method, teacher, student} of a run folder (trailing parts ignored)."""
+    parts = str(path).replace("\\", "/").strip("/").split("/")
+    for i in range(len(parts) - 1):
+        m = RUN_RE.fullmatch("/".join(parts[i:i + 2]))
+        if m:
+            return m.groupdict()
+    raise GktError(f"{path} is not a transfer run folder <method>/<teacher>__<student>")
