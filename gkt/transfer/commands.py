@@ -24,7 +24,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--student", required=True, help="zoo model that receives the knowledge")
     p.add_argument("--out", required=True, help="result folder (results/<dataset>/transfer/<method>/<teacher>__<student>)")
     p.add_argument("--settings", type=json_or_file, default=None,
-                   help="run settings, inline JSON or YAML file (TransferConfig fields; default: SPEC §5 for --method)")
+                   help="run settings, inline JSON or YAML file (TransferConfig fields; default: the paper's "
+                        "for --method, docs/method.md#per-method-hyperparameters)")
     p.add_argument("--epochs", type=int, default=None, help="override the epoch budget")
     p.add_argument("--batch-size", type=int, default=None, help="override the batch size")
     p.add_argument("--lr", type=float, default=None, help="override the learning rate")

@@ -3,7 +3,7 @@
 ```yaml
 transfer:
   defaults: {epochs: 20, batch_size: 128, targets: cached}   # run settings of every job
-  hparams: {xekl_mcl: {tau: 0.999}}                          # per-method, over SPEC §5's defaults
+  hparams: {xekl_mcl: {tau: 0.999}}                          # per-method, over docs/method.md#per-method-hyperparameters
   gpu: 1                                                     # GPUs each job declares to the scheduler
   runs:                                                      # single-teacher jobs
     - {methods: [kl, kl_dp], students: [a, b], teachers: [c, d]}    # cross product, a model never teaches itself

@@ -1,4 +1,4 @@
-"""Multi-teacher transfer (SPEC.md §4): sequential, parallel, soup.
+"""Multi-teacher transfer (docs/method.md#multi-teacher-transfer): sequential, parallel, soup.
 
 * sequential: one transfer per teacher, weakest first (or strongest first, by val accuracy); each
   step's result is the next step's student, and its frozen copy. Steps live in

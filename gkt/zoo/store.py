@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import safetensors.torch
@@ -14,34 +14,7 @@ from gkt.data.base import DatasetSource
 from gkt.errors import GktError
 from gkt.io import atomic_path, write_json
 from gkt.zoo.build import create_model
-from gkt.zoo.spec import ModelSpec
-
-
-@dataclass
-class ModelRecord:
-    name: str
-    arch: str
-    source: str
-    family: str
-    arch_family: str
-    params: int
-    num_classes: int
-    dataset: str
-    weights_hash: str
-    top1: float | None = None  # on the val split, 0..1: measured here, or timm's results table
-    kwargs: dict = field(default_factory=dict)
-    recipe: dict = field(default_factory=dict)
-    seed: int = 0
-    train_seconds: float | None = None
-    file: str | None = None
-    # DatasetSource.samples_key of the train split a model was trained on (models trained here).
-    train_samples: str | None = None
-
-    def spec(self) -> ModelSpec:
-        return ModelSpec(
-            name=self.name, arch=self.arch, source=self.source, kwargs=self.kwargs, recipe=self.recipe,
-            file=self.file, family=self.family, arch_family=self.arch_family, seed=self.seed,
-        )
+from gkt.zoo.record import ModelRecord
 
 
 def weights_hash(model: nn.Module) -> str:

@@ -1,4 +1,4 @@
-# Paper §4–5: knowledge transfer between zoo models (SPEC.md §2–5).
+# Paper §4–5: knowledge transfer between zoo models (docs/method.md#transfer-methods to #transfer-protocol).
 # From the Snakefile / common.smk: config, DS, RESULTS, ZOO_DIR, MODELS, DATASET_JSON, TARGETS,
 # as_json, rule_resources, rule_threads, and the transfer helpers (transfer_config, transfer_files,
 # transfer_inputs, multi_job, planned_transfer_files).
