@@ -9,7 +9,7 @@ Selection, deterministic for a given timm version:
     else its first one; no `test_*` models; input at most --max-size px (pretrained cfg);
   * each model is built on the meta device (no memory, no weights) to count parameters and to check
     that a forward pass at its input size gives 1,000 logits; failures are reported and left out;
-  * the models SPEC.md §5 names (Tables 1/3/4 students and teachers) are always in, plus a few extra
+  * the models docs/method.md#experiments names (Tables 1/3/4 students and teachers) are always in, plus a few extra
     training recipes of ResNet-50 and ViT-B/16 (same architecture, different recipe);
   * the rest is spread over timm modules (architecture families): each module gets about
     count**alpha models (alpha solved so the total is --target), picked evenly over its
@@ -31,7 +31,8 @@ from timm.models import get_pretrained_cfg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # gkt without installing it
 from gkt.zoo.families import arch_family, family  # noqa: E402
 
-# SPEC.md §5: multi-teacher students XCiT-P16, Twins, PiT-B; teachers SWSL-ResNeXt101, VOLO-D2, ResMLP-36.
+# docs/method.md#experiments: multi-teacher students XCiT-P16, Twins, PiT-B; teachers SWSL-ResNeXt101, VOLO-D2,
+# ResMLP-36.
 REQUIRED = [
     "xcit_small_12_p16_224.fb_in1k",
     "twins_svt_base.in1k",

@@ -1,4 +1,5 @@
-"""Pair statistics (SPEC §1) against hand-computed small cases, and the `gkt complementary` command."""
+"""Pair statistics (docs/method.md#complementary-knowledge) against hand-computed small cases, and the
+`gkt complementary` command."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Every transfer loss against its formula (SPEC.md §2) on random tensors."""
+"""Every transfer loss against its formula (docs/method.md#transfer-methods) on random tensors."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Complementary knowledge between pretrained models (paper §3, SPEC.md §1).
+"""Complementary knowledge between pretrained models (paper §3; docs/method.md#complementary-knowledge).
 
 `pairs`: which (teacher, student) pairs; `stats`: flips, κ, per-class distributions and top-X %
 class sets from cached predictions; `semantic`: class-name embeddings and set similarity;

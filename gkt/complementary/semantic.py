@@ -1,4 +1,5 @@
-"""Are the classes holding a teacher's complementary knowledge semantically related (SPEC §1, Fig. 2b)?
+"""Are the classes holding a teacher's complementary knowledge semantically related (Fig. 2b)?
+docs/method.md#semantic-similarity-of-class-sets
 
 Class names become text embeddings; a class set's similarity is the mean cosine similarity over its
 distinct class pairs (i < j), reported relative to the same mean over all classes:

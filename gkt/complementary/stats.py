@@ -1,4 +1,4 @@
-"""Complementary knowledge of a teacher over a student (SPEC.md §1), for many pairs at once.
+"""Complementary knowledge of a teacher over a student (docs/method.md#complementary-knowledge), for many pairs at once.
 
 Every statistic of a pair follows from per-class counts of three boolean vectors over the samples:
 teacher right, student right, both right (positive flips of class c = right_t,c − both_c, negative
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from gkt.complementary.schemas import PAIRS_SCHEMA, PER_CLASS_SCHEMA
 from gkt.errors import GktError
 
-TOP_X = (2.0, 5.0, 10.0, 20.0, 50.0)  # SPEC §1: top-X % class sets
+TOP_X = (2.0, 5.0, 10.0, 20.0, 50.0)  # docs/method.md#top-x-classes
 PAIR_CHUNK = 256  # pairs per gather; 256 × 50,000 samples is a 12.8 MB boolean block
 
 

@@ -87,7 +87,8 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "pairs": (
-        "Complementary knowledge per (teacher, student) pair on the val split (SPEC §1; complementary/pairs.parquet). "
+        "Complementary knowledge per (teacher, student) pair on the val split "
+        "(docs/method.md#complementary-knowledge; complementary/pairs.parquet). "
         "Accuracies and rates are fractions 0..1.",
         {
             "teacher": "teacher model", "student": "student model", "n": "val samples", "num_classes": "classes",

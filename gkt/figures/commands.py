@@ -10,8 +10,9 @@ log = logging.getLogger(__name__)
 
 def register(sub) -> None:
     p = sub.add_parser("figures", help="render the paper's figures and tables from the results database",
-                       description="Render every figure and table of the paper (SPEC.md §6) from the results "
-                                   "database: figures to <id>.png/.pdf, tables to <id>.md/.csv, and index.html. "
+                       description="Render every figure and table of the paper (docs/method.md#figures-and-tables) "
+                                   "from the results database: figures to <id>.png/.pdf, tables to <id>.md/.csv, "
+                                   "and index.html. "
                                    "Figures whose results are missing are listed in index.html with the reason.")
     p.add_argument("--db", default=None, help="database file (default: the only results/*/gkt.duckdb)")
     p.add_argument("--out-dir", default=None,

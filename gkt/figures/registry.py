@@ -1,4 +1,4 @@
-"""Registry of the paper's figures and tables (SPEC.md §6), in the shape of timm's model registry:
+"""Registry of the paper's figures and tables (docs/method.md#figures-and-tables), shaped like timm's model registry:
 render functions register themselves with `@register_figure(...)` (gkt/figures/plots.py, tables.py);
 `list_figures()`, `get_figure(id)` and `resolve_id(text)` look them up; `render(spec, con, out_dir)`
 runs a figure's SQL (gkt/sql/<id>.sql) on the results database and writes its files.

@@ -1,4 +1,4 @@
-"""Feature-based transfer objectives (SPEC.md §2, Supp. A.2): CD and CRD distillation.
+"""Feature-based transfer objectives (Supp. A.2): CD and CRD distillation (docs/method.md#cd-distillation).
 
 Both match pooled pre-logit features rather than logits, so the trainer forwards features for them
 (`TransferLoss.needs_features`), and both add an XE term on the student's logits.

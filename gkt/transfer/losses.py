@@ -1,4 +1,4 @@
-"""Transfer objectives of SPEC.md §2 as small registered loss modules.
+"""Transfer objectives (docs/method.md#transfer-methods) as small registered loss modules.
 
 Every loss is an `nn.Module` built from keyword hyperparameters and called on one `TransferBatch`;
 it returns a `LossOutput` (scalar loss plus optional per-sample statistics such as the DP route).

@@ -1,9 +1,9 @@
-"""Transfer metrics of SPEC.md §3 from prediction arrays (vectorised numpy, no torch).
+"""Transfer metrics (docs/method.md#transfer-metrics) from prediction arrays (vectorised numpy, no torch).
 
 Several teachers (multi-teacher transfer) are compared as their union: a positive flip is a sample
 some teacher gets right and the student wrong, a negative flip one that every teacher gets wrong
 and the student right, and `acc_teacher` is the best single teacher's accuracy. With one teacher
-these are exactly the §1 definitions.
+these are exactly the pair statistics' definitions (docs/method.md#positive-and-negative-flips).
 """
 from __future__ import annotations
 

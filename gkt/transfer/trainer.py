@@ -1,4 +1,4 @@
-"""The transfer loop (SPEC.md §2, §5): student, teacher(s) and a frozen copy of the student.
+"""The transfer loop (docs/method.md#transfer-protocol): student, teacher(s) and a frozen copy of the student.
 
 Per epoch: train on the transfer set (SGD, momentum 0.9, weight decay 1e-3), evaluate on val, append
 a row to `metrics.parquet` and save `checkpoint.pt`. A run killed at any point resumes from the last

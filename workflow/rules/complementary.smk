@@ -1,4 +1,5 @@
-# Paper §3: complementary knowledge between (teacher, student) pairs of zoo models (SPEC.md §1).
+# Paper §3: complementary knowledge between (teacher, student) pairs of zoo models
+# (docs/method.md#complementary-knowledge).
 # Names from common.smk: RESULTS, MODELS (control included), CONTROL, DATASET_JSON, GKT_ENV, TARGETS.
 #
 # The statistics depend only on the pair list and the val logits caches: adding a model reruns
