@@ -4,10 +4,9 @@
 #   snakemake --cores all                                       # embedded zoo (default config)
 #   snakemake --cores all --configfile workflow/config/imagenet.yaml
 #   snakemake --profile slurm all                               # on a SLURM cluster
-from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
-from gkt.config import config_problem
+from gkt.config import check_workflow_config
 
 min_version("9.0")
 
@@ -17,10 +16,8 @@ if not config:
     configfile: "workflow/config/embedded.yaml"
 
 
-# A one-line message naming the bad key first; snakemake's validate then fills in the defaults.
-if problem := config_problem(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml"):
-    raise WorkflowError(problem)
-validate(config, "workflow/schemas/config.schema.yaml")
+# Every mistake knowable before work starts ends here with one line naming the key and the fix.
+check_workflow_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml", validate)
 
 
 include: "workflow/rules/common.smk"

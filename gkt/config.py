@@ -60,3 +60,39 @@ def config_problem(config: dict, schema_path: str | Path) -> str | None:
         return (f"{where}: unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)} "
                 f"(see {schema_path})")
     return f"{where}: {error.message} (see {schema_path})"
+
+
+def semantic_problem(config: dict) -> str | None:
+    """The first config mistake the schema cannot see but that is knowable before any job starts
+    (duplicate or unknown models, bad weights files, missing data folders, impossible pair counts,
+    transfer runs without runs, out-of-range hyperparameters), as one line; None when there is none.
+    Cheap by design: `snakemake -n` runs it on every start."""
+    from gkt.complementary.pairs import PairSpec, sample_pairs
+    from gkt.data.checks import dataset_problem
+    from gkt.transfer.jobs import explicit_jobs, planned_problem
+    from gkt.zoo.spec import zoo_problem
+
+    zoo, control = config.get("zoo", []), config.get("control")
+    models = [m["name"] for m in zoo]
+    if problem := zoo_problem(zoo, control) or dataset_problem(config["dataset"]):
+        return problem
+    try:
+        sample_pairs(models, control, PairSpec.parse(config.get("pairs", "all")))
+        transfer = config.get("transfer") or {}
+        explicit_jobs(transfer, models)
+        planned_problem(transfer, models)
+    except GktError as e:
+        return str(e)
+    return None
+
+
+def check_workflow_config(config: dict, schema_path: str | Path, fill_defaults) -> None:
+    """What the Snakefile runs first: the schema (one line naming the key), then `fill_defaults`
+    (snakemake's validate, which sets the schema's defaults), then `semantic_problem`. A problem
+    ends the run before any job with `gkt: error: <line>` and exit status 1, nothing written."""
+    problem = config_problem(config, schema_path)
+    if problem is None:
+        fill_defaults(config, str(schema_path))
+        problem = semantic_problem(config)
+    if problem:
+        raise SystemExit(f"gkt: error: {problem}")

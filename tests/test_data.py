@@ -41,7 +41,7 @@ def test_imagenet_folder_labels_follow_imagenet_indices_and_subset(tmp_path):
 
 
 def test_imagenet_missing_folder_and_unknown_synset(tmp_path):
-    with pytest.raises(GktError, match=r"ImageFolder directory .*val does not exist"):
+    with pytest.raises(GktError, match=r"image folder .*val does not exist"):
         get_dataset({"name": "imagenet", "root": str(tmp_path / "nowhere")}).labels("val")
     (tmp_path / "val" / "cats").mkdir(parents=True)
     with pytest.raises(GktError, match="not ImageNet synsets .*'cats'"):

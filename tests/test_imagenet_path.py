@@ -115,7 +115,7 @@ def test_cli_bad_inputs_are_one_line_exit_2_and_no_output(imagenet, tmp_path, ca
     # Missing ImageFolder directory.
     missing = json.dumps({"name": "imagenet", "root": str(tmp_path / "nowhere")})
     code, err = run(capsys, "logits", "--dataset", missing, "--model", "r10", "--zoo-dir", zoo, "--out", out)
-    one_error_line(code, err, contains="ImageFolder directory")
+    one_error_line(code, err, contains="image folder")
     assert "nowhere/val does not exist" in err
     assert not out.parent.exists() or not list(out.parent.iterdir())
 

@@ -68,8 +68,9 @@ def sample_pairs(models: list[str], control: str | None, spec: PairSpec) -> list
     else:
         if spec.n > len(candidates):
             raise GktError(
-                f"pairs.n = {spec.n} but {len(students)} models give only {len(candidates)} ordered pairs "
-                f"(config key pairs): lower n or use `all`"
+                f"pairs.n = {spec.n} but the zoo's {len(students)} models"
+                + (f" besides the control {control!r}" if control else "")
+                + f" give only {len(candidates)} ordered pairs (config key pairs): lower n or use `all`"
             )
         picked = np.random.default_rng(spec.seed).choice(len(candidates), size=spec.n, replace=False)
         chosen = [candidates[i] for i in np.sort(picked)]

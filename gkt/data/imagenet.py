@@ -20,6 +20,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, make_dat
 
 from gkt.data.registry import register_dataset
 from gkt.data.base import DatasetSource, stratified_indices
+from gkt.data.checks import class_folders
 from gkt.errors import GktError
 
 
@@ -64,26 +65,12 @@ class ImageNetFolder(DatasetSource):
                 f"to the ImageNet folder that holds the split folders, or add dataset.ffcv.{split}"
             )
         folder = self.root / self.split_dirs[split]
-        if not folder.is_dir():
-            raise GktError(
-                f"ImageFolder directory {folder} does not exist: set dataset.root (and "
-                f"dataset.splits.{split}) to a folder holding one sub-folder per synset"
-            )
-        present = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        present = class_folders(folder, f"dataset.root (and dataset.splits.{split})")
         unknown = [s for s in present if s not in self.synset_to_index]
         if unknown:
             raise GktError(
                 f"{len(unknown)} folder(s) in {folder} are not ImageNet synsets (e.g. {unknown[0]!r}): "
                 f"name class folders by WordNet id (n01440764 …) so labels match the models' 1,000 classes"
-            )
-        if not present:
-            raise GktError(f"ImageFolder directory {folder} has no class folders: expected <synset>/<image>")
-        empty = [s for s in present if not any(f.is_file() and f.suffix.lower() in IMG_EXTENSIONS
-                                               for f in (folder / s).iterdir())]
-        if empty:
-            raise GktError(
-                f"{len(empty)} class folder(s) in {folder} hold no images (e.g. {empty[0]!r}; image files end in "
-                f"{', '.join(IMG_EXTENSIONS)}): add their images or remove the empty folders"
             )
         samples = make_dataset(
             str(folder), {s: self.synset_to_index[s] for s in present}, extensions=IMG_EXTENSIONS

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from gkt.config import add_common, json_or_file
+from gkt.transfer import vocabulary as vocab
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None, help="override the epoch budget")
     p.add_argument("--batch-size", type=int, default=None, help="override the batch size")
     p.add_argument("--lr", type=float, default=None, help="override the learning rate")
-    p.add_argument("--targets", choices=("cached", "live"), default=None,
+    p.add_argument("--targets", choices=vocab.TARGET_MODES, default=None,
                    help="teacher targets computed once and reused (cached) or forwarded every step (live)")
 
 
@@ -41,12 +42,12 @@ def register(sub) -> None:
 
     p = sub.add_parser("transfer-multi", help="multi-teacher transfer: sequential, parallel or soup")
     _common(p)
-    p.add_argument("--mode", required=True, choices=("sequential", "parallel", "soup"))
+    p.add_argument("--mode", required=True, choices=vocab.MULTI_MODES)
     p.add_argument("--teachers", nargs="+", required=True, help="two or more zoo models")
-    p.add_argument("--order", choices=("ascending", "descending"), default="ascending",
+    p.add_argument("--order", choices=vocab.ORDERS, default="ascending",
                    help="sequential: teachers by val accuracy, weakest first (ascending) or strongest first")
     p.add_argument("--holdout", type=float, default=0.1, help="soup: held-out share of the transfer set for the greedy soup")
-    p.add_argument("--out-greedy", default=None, help="soup: result folder of the greedy soup (method multi_soup_greedy)")
+    p.add_argument("--out-greedy", default=None, help=f"soup: result folder of the greedy soup (method {vocab.GREEDY_SOUP})")
     p.set_defaults(func=run_multi)
 
     p = sub.add_parser("transfer-plan", help="draw the random (teacher, student) pairs of transfer.runs from pair statistics")

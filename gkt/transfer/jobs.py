@@ -25,12 +25,10 @@ import logging
 import numpy as np
 
 from gkt.errors import GktError
+from gkt.transfer import vocabulary as vocab
 from gkt.transfer.settings import resolve
 
 log = logging.getLogger(__name__)
-
-MULTI_MODES = ("sequential", "parallel", "soup")
-GREEDY_SOUP = "multi_soup_greedy"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,15 +45,21 @@ class Job:
 
     @property
     def path(self) -> str:
-        return f"{self.method}/{self.teacher}__{self.student}"
+        return vocab.run_path(self.method, self.teacher, self.student)
 
     @property
     def teachers(self) -> list[str]:
-        return self.teacher.split("+")
+        return self.teacher.split(vocab.TEACHER_SEP)
 
     @property
     def mode(self) -> str | None:
-        return self.method.removeprefix("multi_") if self.method.startswith("multi_") else None
+        return vocab.multi_mode(self.method)
+
+    @property
+    def paths(self) -> list[str]:
+        """Every run folder the job writes: the soup job writes the greedy soup beside the uniform one."""
+        extra = [vocab.run_path(vocab.GREEDY_SOUP, self.teacher, self.student)] if self.mode == "soup" else []
+        return [self.path, *extra]
 
 
 def _check_models(names: list[str], models: list[str], where: str) -> None:
@@ -78,21 +82,34 @@ def explicit_jobs(transfer: dict, models: list[str]) -> list[Job]:
         if not run.get("students") or not run.get("teachers"):
             raise GktError(f"{where} needs students and teachers lists (or random: {{n, min_rho_pos}})")
         _check_models(run["students"] + run["teachers"], models, where)
+        pairs = [(t, s) for s in run["students"] for t in run["teachers"] if t != s]
+        if not pairs:
+            raise GktError(f"{where}: every teacher is also the only student ({run['teachers']}), so it has no "
+                           f"runs: a model never teaches itself; name other teachers or students")
         for method in run["methods"]:
             _check_method(transfer, method)
-            jobs += [Job(method, t, s) for s in run["students"] for t in run["teachers"] if t != s]
+            jobs += [Job(method, t, s) for t, s in pairs]
     for i, multi in enumerate(transfer.get("multi", [])):
         where = f"transfer.multi[{i}]"
         _check_models(multi["students"] + multi["teachers"], models, where)
         _check_method(transfer, multi["method"])
+        order, holdout = multi.get("order", "ascending"), multi.get("holdout", 0.1)
+        if order not in vocab.ORDERS:
+            raise GktError(f"{where}.order = {order!r}: use one of {', '.join(vocab.ORDERS)}")
+        if not 0.0 < holdout < 1.0:
+            raise GktError(f"{where}.holdout = {holdout!r}: the soup's held-out share must lie in (0, 1)")
         for mode in multi["modes"]:
-            if mode not in MULTI_MODES:
-                raise GktError(f"{where}: unknown mode {mode!r}; use one of {MULTI_MODES}")
+            try:
+                method = vocab.multi_method(mode)
+            except GktError as e:
+                raise GktError(f"{where}: {e}") from None
             for s in multi["students"]:
                 # Named in config order: a sequential run's accuracy order is only known when it runs.
                 teachers = [t for t in multi["teachers"] if t != s]
-                jobs.append(Job(f"multi_{mode}", "+".join(teachers), s, multi["method"],
-                                multi.get("order", "ascending"), multi.get("holdout", 0.1)))
+                if len(set(teachers)) < 2 or len(set(teachers)) != len(teachers):
+                    raise GktError(f"{where}: student {s!r} has teachers {teachers}; multi-teacher transfer needs "
+                                   f"two or more distinct teachers besides the student")
+                jobs.append(Job(method, vocab.TEACHER_SEP.join(teachers), s, multi["method"], order, holdout))
     return _unique(jobs)
 
 
@@ -137,3 +154,15 @@ def planned_jobs(transfer: dict, pairs: "pandas.DataFrame", models: list[str]) -
             _check_method(transfer, method)
             jobs += [Job(method, t, s) for t, s in drawn]
     return _unique(jobs)
+
+
+def planned_problem(transfer: dict, models: list[str]) -> None:
+    """What can be checked of the random runs before the pair statistics exist."""
+    for i, run in enumerate(random_runs(transfer)):
+        where = f"transfer.runs[{i}].random"
+        spec = run["random"]
+        _check_models(spec.get("students", []) + spec.get("teachers", []), models, where)
+        if not isinstance(spec.get("n"), int) or spec["n"] < 1:
+            raise GktError(f"{where}.n = {spec.get('n')!r}: draw at least one pair (an integer n >= 1)")
+        for method in run["methods"]:
+            _check_method(transfer, method)

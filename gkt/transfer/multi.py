@@ -29,6 +29,7 @@ import torch
 
 from gkt.errors import GktError
 from gkt.io import atomic_path
+from gkt.transfer import vocabulary as vocab
 from gkt.transfer.losses import build_loss
 from gkt.transfer.metrics import write_metrics
 from gkt.transfer.run import (Inputs, participant, result_meta, run_transfer, split_batches, transfer_indices,
@@ -39,15 +40,12 @@ from gkt.zoo.store import ModelRecord
 
 log = logging.getLogger(__name__)
 
-MODES = ("sequential", "parallel", "soup")
-ORDERS = ("ascending", "descending")
-GREEDY_METHOD = "multi_soup_greedy"
 
 
 def order_teachers(accuracy: dict[str, float], order: str) -> list[str]:
     """Teacher names by val accuracy (ties by name), ascending = weakest first."""
-    if order not in ORDERS:
-        raise GktError(f"unknown teacher order {order!r} (transfer.multi order): use one of {ORDERS}")
+    if order not in vocab.ORDERS:
+        raise GktError(f"unknown teacher order {order!r} (transfer.multi order): use one of {vocab.ORDERS}")
     ranked = sorted(accuracy, key=lambda name: (accuracy[name], name))
     return ranked[::-1] if order == "descending" else ranked
 
@@ -91,8 +89,7 @@ def _copy(src: Path, dst: Path) -> None:
 def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teachers: list[str], out_dir: str | Path,
               order: str = "ascending", holdout: float = 0.1, greedy_dir: str | Path | None = None) -> Path:
     """Run one multi-teacher transfer; results in `out_dir` (method `multi_<mode>`)."""
-    if mode not in MODES:
-        raise GktError(f"unknown multi-teacher mode {mode!r}: use one of {MODES}")
+    method = vocab.multi_method(mode)
     if len(set(teachers)) != len(teachers) or len(teachers) < 2:
         raise GktError(f"multi-teacher transfer needs two or more distinct teachers, got {teachers}")
     if student in teachers:
@@ -107,7 +104,8 @@ def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teac
                           student_pred=val_preds(inputs, s_part, s_rec))
     # Results are named by the teachers in the given order (the workflow knows no accuracies when it
     # names jobs); the sequential order used shows in the step directories.
-    keys = {"method": f"multi_{mode}", "objective": cfg.method, "teacher": "+".join(teachers), "student": student}
+    keys = {"method": method, "objective": cfg.method, "teacher": vocab.TEACHER_SEP.join(teachers),
+            "student": student}
     if mode == "parallel":
         run_transfer(inputs, cfg, student, names, out_dir, keys=keys, reference=reference)
     elif mode == "sequential":
@@ -160,7 +158,7 @@ def _soups(inputs: Inputs, cfg: TransferConfig, s_part, s_rec: ModelRecord, teac
     nan2 = (math.nan, math.nan)
     soups = [(keys, average_weights(states), out_dir)]
     if greedy_dir is not None:
-        soups.append(({**keys, "method": GREEDY_METHOD}, greedy, Path(greedy_dir)))
+        soups.append(({**keys, "method": vocab.GREEDY_SOUP}, greedy, Path(greedy_dir)))
     for soup_keys, state, where in soups:
         logits = evaluate(state, val_batches)
         rows = [metrics_row(soup_keys, 0, labels, reference, reference.student_pred, 0.0, nan2, hparams),

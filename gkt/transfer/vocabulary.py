@@ -31,6 +31,8 @@ class Param:
             return f"must be {'an integer' if self.integer else 'a number'}"
         if math.isnan(value) or value < self.low or value > self.high or (self.low_open and value == self.low) \
                 or (self.high_open and value == self.high):
+            if self.high == math.inf:
+                return f"must be {'>' if self.low_open else '>='} {self.low:g}"
             lo, hi = "(" if self.low_open else "[", ")" if self.high_open else "]"
             return f"must be in {lo}{self.low:g}, {self.high:g}{hi}"
         return None

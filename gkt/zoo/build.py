@@ -1,7 +1,7 @@
 """Build timm models for a zoo spec: the embedded zoo and ImageNet zoos go through the same call."""
 from __future__ import annotations
 
-from pathlib import Path
+import pickle
 
 import timm
 import torch.nn as nn
@@ -9,7 +9,7 @@ import torch.nn as nn
 from gkt.data.base import DatasetSource
 from gkt.errors import GktError
 from gkt.zoo import architectures  # noqa: F401  (registers gkt's architectures with timm)
-from gkt.zoo.spec import ModelSpec
+from gkt.zoo.spec import ModelSpec, weights_file_problem
 
 
 def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | None = None) -> nn.Module:
@@ -29,15 +29,16 @@ def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | Non
     if spec.source in ("timm", "file"):
         overlay = dict(kwargs.pop("pretrained_cfg_overlay", {}))
         if spec.source == "file":
-            if not Path(spec.file).is_file():
-                raise GktError(f"model {spec.name!r}: weights file {spec.file} does not exist; fix its 'file:' path")
+            if problem := weights_file_problem(spec.file):
+                raise GktError(f"model {spec.name!r}: {problem}; fix its 'file:' path")
             overlay["file"] = spec.file
         try:
             model = timm.create_model(
                 spec.arch, pretrained=True if pretrained is None else pretrained,
                 num_classes=dataset.num_classes, pretrained_cfg_overlay=overlay or None, **kwargs,
             )
-        except (FileNotFoundError, OSError, RuntimeError) as e:
+        except (FileNotFoundError, OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as e:
+            # A file that passes the first-bytes check may still not hold this architecture's weights.
             detail = " ".join(str(e).split())[:200]
             raise GktError(
                 f"model {spec.name!r}: could not load pretrained weights for {spec.arch!r} ({type(e).__name__} {detail}); "

@@ -8,14 +8,15 @@
 # the soup job to multi_soup_greedy/). The jobs come from the config's `transfer:` section
 # (gkt/transfer/jobs.py). Runs drawn at random from pairs above a ρ_pos threshold depend on the pair
 # statistics, so they are planned in the checkpoint `transfer_plan`; explicit runs need no checkpoint.
+from gkt.transfer import vocabulary as vocab
 from gkt.transfer.jobs import explicit_jobs, random_runs
 
 TRANSFER = config.get("transfer") or {}
 TRANSFER_DIR = f"{RESULTS}/transfer"
 TRANSFER_FILES = ("metrics.parquet", "per_class.parquet", "logits.parquet", "student.safetensors")
 TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
-# Model names as the zoo schema allows them, minus '__' (the pair separator) and a trailing '_'.
-MODEL_RE = r"[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*"
+MODEL_RE = vocab.MODEL_RE
+MULTI_TEACHERS_RE = rf"{MODEL_RE}(?:\+{MODEL_RE})+"
 
 
 TRANSFER_RESOURCES = rule_resources(config, "transfer", mem_mb=4000, runtime=60, gpu=TRANSFER.get("gpu", 1))
@@ -27,7 +28,7 @@ rule transfer:
     output:
         [f"{TRANSFER_DIR}/{{method}}/{{teacher}}__{{student}}/{name}" for name in TRANSFER_FILES],
     wildcard_constraints:
-        method=r"(?!multi_)[a-z0-9_]+",
+        method=vocab.SINGLE_METHOD_RE,
         teacher=MODEL_RE,
         student=MODEL_RE,
     params:
@@ -55,8 +56,8 @@ rule transfer_multi:
     output:
         [f"{TRANSFER_DIR}/multi_{{mode}}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES],
     wildcard_constraints:
-        mode="sequential|parallel",
-        teachers=rf"{MODEL_RE}(?:\+{MODEL_RE})+",
+        mode="|".join(m for m in vocab.MULTI_MODES if m != "soup"),
+        teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
@@ -86,9 +87,9 @@ rule transfer_soup:
         lambda w: transfer_inputs(multi_job(w, "soup").loss, [*w.teachers.split("+"), w.student]),
     output:
         uniform=[f"{TRANSFER_DIR}/multi_soup/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES],
-        greedy=[f"{TRANSFER_DIR}/multi_soup_greedy/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES],
+        greedy=[f"{TRANSFER_DIR}/{vocab.GREEDY_SOUP}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES],
     wildcard_constraints:
-        teachers=rf"{MODEL_RE}(?:\+{MODEL_RE})+",
+        teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
@@ -117,8 +118,7 @@ rule transfer_soup:
 # Every run's metrics.parquet: the database and figures are rebuilt when one changes.
 TRANSFER_OUTPUTS = []
 for _job in TRANSFER_JOBS.values():
-    _paths = [_job.path] + ([f"multi_soup_greedy/{_job.teacher}__{_job.student}"] if _job.method == "multi_soup" else [])
-    for _path in _paths:
+    for _path in _job.paths:
         TARGETS += transfer_files(_path)
         TRANSFER_OUTPUTS.append(f"{TRANSFER_DIR}/{_path}/metrics.parquet")
 

@@ -1,0 +1,63 @@
+"""Checks of a config's `dataset:` mapping that need no data loaded and no torch: `snakemake -n`
+runs them, so a missing folder fails before any job starts. The dataset modules run the same
+checks again when they read the data."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from gkt.errors import GktError
+
+# torchvision's IMG_EXTENSIONS (tests/test_data.py keeps them equal), without importing torchvision.
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def class_folders(folder: Path, what: str) -> list[str]:
+    """The class sub-folders of an image-folder split, each checked to hold at least one image."""
+    if not folder.is_dir():
+        raise GktError(f"image folder {folder} does not exist: set {what} to a folder holding one sub-folder per class")
+    present = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if not present:
+        raise GktError(f"image folder {folder} has no class folders: expected {folder}/<class>/<image>")
+    empty = [c for c in present
+             if not any(f.suffix.lower() in IMG_EXTENSIONS and f.is_file() for f in (folder / c).iterdir())]
+    if empty:
+        raise GktError(
+            f"{len(empty)} class folder(s) in {folder} hold no images (e.g. {empty[0]!r}; image files end in "
+            f"{', '.join(IMG_EXTENSIONS)}): add their images or remove the empty folders"
+        )
+    return present
+
+
+def _image_folders(cfg: dict) -> None:
+    splits = cfg.get("splits", {"train": "train", "val": "val"})
+    ffcv = cfg.get("ffcv") or {}
+    for split, path in ffcv.items():
+        if not Path(path).is_file():
+            raise GktError(f"dataset.ffcv.{split}: {path} does not exist: write it with `gkt write-beton` or fix the path")
+    missing = [s for s in ("train", "val") if s not in splits and s not in ffcv]
+    if missing:
+        raise GktError(f"dataset.splits lacks {missing}: name the folder of each split under dataset.splits")
+    if "root" not in cfg and any(s not in ffcv for s in splits):
+        raise GktError("dataset.root is missing: set it to the folder that holds the split folders")
+    for split, sub in splits.items():
+        if split not in ffcv:
+            class_folders(Path(cfg["root"]) / sub, f"dataset.root (and dataset.splits.{split})")
+
+
+def _nothing(cfg: dict) -> None:
+    """Embedded data sets ship in wheels: nothing to check before reading them."""
+
+
+CHECKS: dict[str, Callable[[dict], None]] = {"mnist5k": _nothing, "imagenet": _image_folders}
+
+
+def dataset_problem(cfg: dict) -> str | None:
+    name = cfg.get("name")
+    if name not in CHECKS:
+        return f"unknown dataset {name!r} (config key dataset.name): use one of {', '.join(sorted(CHECKS))}"
+    try:
+        CHECKS[name](cfg)
+    except GktError as e:
+        return str(e)
+    return None
