@@ -11,7 +11,9 @@ import json
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
+import math
+
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
@@ -27,7 +29,7 @@ def results_db(results_dir) -> Path:
 
 
 def _q(db, sql):
-    from gkt.db.build import connect
+    from gkt.db.read import connect
 
     con = connect(db)
     try:
@@ -160,9 +162,71 @@ def test_db_cli_and_bad_results_folder(results_dir, tmp_path, gkt):
 
 
 def test_query_helper_raises_gkt_error(results_db):
-    from gkt.db.commands import query
+    from gkt.db.read import query
 
-    assert query("SELECT count(*) AS n FROM models", results_db).to_pylist() == [{"n": 8}]
+    assert query("SELECT count(*) AS n FROM models", results_db).to_dicts() == [{"n": 8}]
     with pytest.raises(GktError, match="query failed"):
         query("SELEC 1", results_db)
-    assert pa.types.is_floating(query("SELECT delta_acc FROM transfer_final", results_db).schema.field(0).type)
+    assert query("SELECT delta_acc FROM transfer_final", results_db).dtypes[0].is_float()
+
+
+def test_csv_text_writes_cells_as_the_figure_csvs_always_had_them():
+    """Floats in their shortest repr, NULL and NaN empty, booleans True/False, quoting as needed."""
+    from gkt.db.read import csv_text
+
+    df = pl.DataFrame({"x": [0.1, 1e-05, None, math.nan, 8.200000000000001], "n": [1, None, 3, 4, 5],
+                       "b": [True, False, None, True, True], "s": ["a", "b,c", None, 'say "hi"', ""],
+                       "f32": pl.Series([0.1, 2.5, 3.0, None, 1e20], dtype=pl.Float32)})
+    assert csv_text(df) == ('x,n,b,s,f32\n0.1,1,True,a,0.1\n1e-05,,False,"b,c",2.5\n,3,,,3.0\n,4,True,"say ""hi""",\n'
+                            '8.200000000000001,5,True,,1e+20\n')
+
+
+def test_docs_database_md_is_generated_from_gkt_db_docs(gkt):
+    """docs/database.md is the text gkt.db.docs generates (`gkt db --docs > docs/database.md`)."""
+    from gkt.db.docs import database_md
+
+    checked_in = (Path(__file__).resolve().parents[1] / "docs" / "database.md").read_text()
+    assert checked_in == database_md(), "docs/database.md is out of date: run `gkt db --docs > docs/database.md`"
+    out = gkt("db", "--docs")
+    assert out.returncode == 0 and out.stdout == checked_in
+    assert gkt("db").returncode == 2  # neither --docs nor --results
+
+
+def test_every_view_column_is_documented_in_view_order(results_db):
+    """gkt.db.docs documents exactly the columns each view has, in the view's order (so docs/database.md
+    lists them as `SELECT *` returns them), and every column carries its comment."""
+    from gkt.db.docs import VIEWS
+
+    assert [v for (v,) in _q(results_db, "SELECT view FROM gkt_views")] == list(VIEWS)
+    for view, (doc, columns) in VIEWS.items():
+        rows = _q(results_db, "SELECT column_name, comment FROM duckdb_columns() "
+                              f"WHERE table_name = '{view}' ORDER BY column_index")
+        assert [c for c, _ in rows] == list(columns), view
+        assert all(comment == columns[c] for c, comment in rows), view
+
+
+def test_models_columns_follow_the_model_record(results_db):
+    """The zoo records are read with the fields and types of gkt.zoo.record.ModelRecord."""
+    import dataclasses
+
+    from gkt.db.build import model_columns
+    from gkt.zoo.record import ModelRecord
+
+    columns = model_columns()
+    assert list(columns) == [f.name for f in dataclasses.fields(ModelRecord)]
+    assert columns["params"] == "BIGINT" and columns["kwargs"] == columns["recipe"] == "JSON"
+    assert columns["top1"] == "DOUBLE" and columns["seed"] == "INTEGER" and columns["name"] == "VARCHAR"
+    types = dict(_q(results_db, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'models'"))
+    assert all(types[c] == t for c, t in columns.items() if c in types)
+    assert types["params_m"] == "DOUBLE" and types["is_random_init"] == "BOOLEAN"
+
+
+def test_view_sql_placeholders_must_match():
+    """A view file's placeholders and the builder's values must agree (no silently unreplaced `{{x}}`)."""
+    from gkt.db import build
+
+    assert "{{" not in build.view_sql("pairs", {"files": "(SELECT 1)"})
+    with pytest.raises(ValueError, match="placeholders"):
+        build.view_sql("pairs", {})
+    with pytest.raises(ValueError, match="placeholders"):
+        build.view_sql("classes", {"files": "(SELECT 1)"})

@@ -39,9 +39,16 @@ def rendered(figure_db, tmp_path_factory):
 
 
 def _con(db):
-    from gkt.db.build import connect
+    from gkt.db.read import connect
 
     return connect(db)
+
+
+def _query(fid: str, db) -> pd.DataFrame:
+    """The rows of a figure's query (a polars DataFrame), as pandas for the checks below."""
+    from gkt.figures.registry import get_figure, query
+
+    return query(get_figure(fid), _con(db)).to_pandas()
 
 
 def _runs(results: Path) -> pd.DataFrame:
@@ -63,6 +70,29 @@ def test_registry_covers_the_paper(rendered):
     assert sorted(p.stem for p in sql_dir.glob("*.sql")) == sorted(SPEC_IDS)
     for spec in list_figures():
         assert spec.caption and spec.finding and spec.needs and spec.sql.lstrip().startswith("--")
+
+
+def test_shared_queries_serve_the_figures_that_name_them():
+    """Figs. 4b/9 share their binning, Tables 4/9 their comparison (gkt/sql/shared/); each shared query
+    is read by two or more figures, and a figure's SQL says where the shared one is."""
+    from gkt.figures.registry import get_figure, list_figures, shared_queries
+
+    sql_dir = Path(__file__).resolve().parents[1] / "gkt" / "sql" / "shared"
+    assert sorted(shared_queries()) == sorted(p.stem for p in sql_dir.glob("*.sql")) == ["multi_vs_single",
+                                                                                         "transfer_bins"]
+    users = {name: [s.id for s in list_figures() if name in s.uses] for name in shared_queries()}
+    assert users == {"transfer_bins": ["fig4b", "fig9"], "multi_vs_single": ["tab4", "tab9"]}
+    for name, ids in users.items():
+        for fid in ids:
+            assert f"gkt/sql/shared/{name}.sql" in get_figure(fid).sql
+
+
+def test_fig4b_is_the_panel_of_fig9_for_this_dataset(figure_db):
+    """One binning for both: Fig. 4b's rows are Fig. 9's rows of the database's own dataset."""
+    fig4b, fig9 = _query("4b", figure_db), _query("9", figure_db)
+    assert set(fig9.dataset) == {"toyset", "otherset"}
+    own = fig9[fig9.dataset == "toyset"].drop(columns="dataset").reset_index(drop=True)
+    pd.testing.assert_frame_equal(fig4b[own.columns], own)
 
 
 def test_every_figure_and_table_renders(rendered):
@@ -89,14 +119,18 @@ def test_index_html_lists_everything_with_caption_finding_and_sql(rendered):
         assert (f'src="{fid}.png"' in page) if r.spec.kind == "figure" else (f'href="{fid}.csv"' in page)
     assert "Paper&#x27;s finding" in page or "Paper's finding" in page
     assert "<pre>-- Fig. 4b" in page and "top 25 %" in page
+    # A figure reading a shared query shows its SQL too, named by its file.
+    for fid, shared in (("fig4b", "transfer_bins"), ("fig9", "transfer_bins"), ("tab4", "multi_vs_single"),
+                        ("tab9", "multi_vs_single")):
+        section = page[page.index(f'id="{fid}"'):]
+        section = section[:section.index("</section>")]
+        assert f"SQL: gkt/sql/{fid}.sql, gkt/sql/shared/{shared}.sql</summary>" in section
+        assert f"<pre>-- {shared} (" in section
     assert "http://" not in page and "https://" not in page and "<script" not in page  # opens offline
 
 
 def test_fig1a_query_matches_the_pairs_file(figure_db, results_dir):  # noqa: F811
-    from gkt.figures.registry import get_figure
-    from gkt.figures.registry import query
-
-    df = query(get_figure("1a"), _con(figure_db))
+    df = _query("1a", figure_db)
     pairs = pq.read_table(results_dir / "complementary" / "pairs.parquet").to_pandas()
     merged = df.merge(pairs, on=["teacher", "student"])
     assert len(merged) == len(pairs) == len(df)
@@ -106,10 +140,7 @@ def test_fig1a_query_matches_the_pairs_file(figure_db, results_dir):  # noqa: F8
 
 
 def test_fig4a_success_rates_match_the_metrics_files(figure_db, results_dir):  # noqa: F811
-    from gkt.figures.registry import get_figure
-    from gkt.figures.registry import query
-
-    df = query(get_figure("4a"), _con(figure_db)).set_index(["method", "student"])
+    df = _query("4a", figure_db).set_index(["method", "student"])
     runs = _runs(results_dir)
     expected = runs.groupby(["method", "student"]).delta_transf.apply(lambda d: 100 * (d > 0).mean())
     assert len(df) == len(expected) == 9 * len(STUDENTS)
@@ -117,10 +148,7 @@ def test_fig4a_success_rates_match_the_metrics_files(figure_db, results_dir):  #
 
 
 def test_fig4b_top_quartile_means_match_a_direct_computation(figure_db, results_dir):  # noqa: F811
-    from gkt.figures.registry import get_figure
-    from gkt.figures.registry import query
-
-    df = query(get_figure("4b"), _con(figure_db))
+    df = _query("4b", figure_db)
     runs = _runs(results_dir)
     x = 100 * (runs.acc_teacher - runs.acc_student)
     nb = int(df.bins.iloc[0])
@@ -137,10 +165,7 @@ def test_fig4b_top_quartile_means_match_a_direct_computation(figure_db, results_
 def test_fig5a_transfer_rates_match_a_direct_computation(figure_db, results_dir):  # noqa: F811
     """Top-X % class sets ranked with gkt.complementary.stats (the semantic stage's definition)."""
     from gkt.complementary.stats import top_x_sizes
-    from gkt.figures.registry import get_figure
-    from gkt.figures.registry import query
-
-    df = query(get_figure("5a"), _con(figure_db)).set_index(["family", "x"])
+    df = _query("5a", figure_db).set_index(["family", "x"])
     families = {json.loads(p.read_text())["name"]: json.loads(p.read_text())["family"]
                 for p in (results_dir / "zoo").glob("*.json")}
     rates: dict[tuple, list] = {}
@@ -160,10 +185,7 @@ def test_fig5a_transfer_rates_match_a_direct_computation(figure_db, results_dir)
 
 
 def test_tab4_compares_with_the_best_single_teacher(figure_db, results_dir):  # noqa: F811
-    from gkt.figures.registry import get_figure
-    from gkt.figures.registry import query
-
-    df = query(get_figure("tab4"), _con(figure_db))
+    df = _query("tab4", figure_db)
     runs = _runs(results_dir)
     single = runs[(runs.method == "kl_dp") & (runs.student == "vit_s") & runs.teacher.isin(["cnn_m", "cnn_l", "hybrid"])]
     best = df[df.variant == "best_single"].iloc[0]
@@ -171,7 +193,7 @@ def test_tab4_compares_with_the_best_single_teacher(figure_db, results_dir):  # 
     assert best.single_teacher == single.loc[single.delta_transf.idxmax(), "teacher"]
     assert set(df.variant) == {"best_single", "mean_single", "multi_sequential", "multi_parallel", "multi_soup",
                                "multi_soup_greedy"}
-    assert set(query(get_figure("tab9"), _con(figure_db)).student) == {"cnn_s"}  # the KL-Dist multi-teacher runs
+    assert set(_query("tab9", figure_db).student) == {"cnn_s"}  # the KL-Dist multi-teacher runs
     # The multi-teacher rows are the runs whose metrics record objective kl_dp (whatever their mode).
     recorded = set()
     for path in (results_dir / "transfer").glob("multi_*/*/metrics.parquet"):

@@ -11,17 +11,22 @@ FORMATS = ("table", "csv", "json", "parquet")
 
 
 def register(sub) -> None:
+    from gkt.db.docs import VIEWS  # constants only
+
     p = sub.add_parser("db", help="(re)build the results database results/<dataset>/gkt.duckdb: views over all outputs")
-    p.add_argument("--results", required=True, help="results folder of one dataset (results/<dataset>)")
+    p.add_argument("--results", default=None, help="results folder of one dataset (results/<dataset>); required "
+                                                  "unless --docs")
     p.add_argument("--out", default=None, help="database file (default <results>/gkt.duckdb)")
     p.add_argument("--extra-results", nargs="+", default=[], metavar="DIR",
                    help="results folders of other datasets whose transfer runs join view transfer_datasets (Fig. 9)")
+    p.add_argument("--docs", action="store_true",
+                   help="print the database's documentation (docs/database.md, generated from gkt.db.docs) and exit: "
+                        "gkt db --docs > docs/database.md")
     p.set_defaults(func=run_db)
 
     p = sub.add_parser("query", help="run SQL on the results database and print the result",
-                       description="Run one SQL statement on the results database (read-only). Views: models, pairs, "
-                                   "per_class, semantic, class_embeddings, classes, transfer_metrics, transfer_per_class, "
-                                   "transfer_final, transfer_datasets; `SELECT * FROM gkt_views` lists them with their "
+                       description="Run one SQL statement on the results database (read-only). Views: "
+                                   + ", ".join(VIEWS) + "; `SELECT * FROM gkt_views` lists them with their "
                                    "sources, `SELECT view_name, comment FROM duckdb_views()` documents them.")
     p.add_argument("sql", help='SQL, e.g. "SELECT method, avg(delta_transf) FROM transfer_final GROUP BY method"')
     p.add_argument("--db", default=None, help="database file (default: the only results/*/gkt.duckdb)")
@@ -31,30 +36,19 @@ def register(sub) -> None:
 
 
 def run_db(args) -> None:
+    from gkt.errors import GktError
+
+    if args.docs:
+        from gkt.db.docs import database_md
+
+        sys.stdout.write(database_md())
+        return
+    if not args.results:
+        raise GktError("gkt db needs --results results/<dataset> (the results folder to build the database over)")
     from gkt.db.build import build_database
 
     out = build_database(args.results, args.out, args.extra_results)
     print(out)
-
-
-def query(sql: str, db=None):
-    """The result of `sql` on the database as a pyarrow Table; SQL errors become one-line GktErrors."""
-    import duckdb
-    import pyarrow as pa
-
-    from gkt.db.build import connect, find_database
-    from gkt.errors import GktError
-
-    path = find_database(db)
-    con = connect(path)
-    try:
-        rel = con.sql(sql)
-        return rel.to_arrow_table() if rel is not None else pa.table({})
-    except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GktError(f"query failed on {path}: {first}") from None
-    finally:
-        con.close()
 
 
 def _plain(value):
@@ -72,41 +66,42 @@ def _plain(value):
     return str(value)
 
 
-def format_table(table, fmt: str) -> str:
-    """The text of a result in `table`, `csv` or `json` format (NULL: empty in csv, null in json)."""
+def format_table(df, fmt: str) -> str:
+    """The text of a result (a polars DataFrame) in `table`, `csv` or `json` format (NULL: empty in
+    csv, null in json, NULL in table)."""
     import json
 
     if fmt == "csv":
-        return table.to_pandas().to_csv(index=False)
-    rows = table.to_pylist()
+        from gkt.db.read import csv_text
+
+        return csv_text(df)
+    rows = df.rows()
     if fmt == "json":
-        return json.dumps([_plain(r) for r in rows], indent=1) + "\n"
+        return json.dumps([_plain(dict(zip(df.columns, r))) for r in rows], indent=1) + "\n"
     from tabulate import tabulate
 
-    if not table.num_columns:
+    if not df.width:
         return "(no result)\n"
-    body = tabulate([list(r.values()) for r in rows], headers=table.column_names, tablefmt="simple",
-                    floatfmt=".6g", missingval="NULL")
+    body = tabulate([list(r) for r in rows], headers=df.columns, tablefmt="simple", floatfmt=".6g", missingval="NULL")
     return f"{body}\n({len(rows)} row{'' if len(rows) == 1 else 's'})\n"
 
 
 def run_query(args) -> None:
-    import pyarrow.parquet as pq
-
+    from gkt.db.read import query
     from gkt.errors import GktError
     from gkt.io import atomic_path, write_text
 
-    table = query(args.sql, args.db)
+    df = query(args.sql, args.db)
     if args.format == "parquet":
         if not args.out:
             raise GktError("--format parquet writes a file: give --out FILE.parquet")
         with atomic_path(args.out) as tmp:
-            pq.write_table(table, tmp)
-        log.info("%d rows written to %s", table.num_rows, args.out)
+            df.write_parquet(tmp)
+        log.info("%d rows written to %s", df.height, args.out)
         return
-    text = format_table(table, args.format)
+    text = format_table(df, args.format)
     if args.out:
         write_text(text, Path(args.out))
-        log.info("%d rows written to %s", table.num_rows, args.out)
+        log.info("%d rows written to %s", df.height, args.out)
     else:
         sys.stdout.write(text)

@@ -36,7 +36,7 @@ def render_all(db=None, out_dir=None, only=None):
     """Render into `out_dir`; returns (results, out_dir, seconds). `only`: ids to render (no index.html)."""
     import duckdb
 
-    from gkt.db.build import connect, find_database, snapshot
+    from gkt.db.read import connect, find_database, snapshot
     from gkt.errors import GktError
     from gkt.figures.html import index_html
     from gkt.figures.registry import Context, get_figure, list_figures, render

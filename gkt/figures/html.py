@@ -7,6 +7,8 @@ import datetime as _dt
 import html
 from pathlib import Path
 
+from gkt.figures.registry import shared_queries
+
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1000px;
        padding: 1.5em; color: #222; }
@@ -29,6 +31,13 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def table_html(table) -> str:
+    """A display table (a polars DataFrame of strings) as an HTML table of class gkt."""
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>\n" for row in table.rows())
+    return f'<table class="gkt">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>'
+
+
 def _section(result) -> str:
     spec = result.spec
     parts = [f'<section id="{spec.id}" class="{result.status}">',
@@ -48,7 +57,11 @@ def _section(result) -> str:
         parts.append(f'<p class="reason">Skipped: {_e(result.reason)}</p>')
         parts.append(f"<p>{_e(spec.caption)}</p>")
     parts.append(f'<p class="finding"><b>Paper\'s finding:</b> {_e(spec.finding)}</p>')
-    parts.append(f"<details><summary>SQL: gkt/sql/{spec.sql_file}</summary><pre>{_e(spec.sql.strip())}</pre></details>")
+    files = [spec.sql_file] + [f"shared/{name}.sql" for name in spec.uses]
+    shared = "".join(f"<p>{_e(name)}: gkt/sql/shared/{_e(name)}.sql, read by the query above as a view</p>"
+                     f"<pre>{_e(shared_queries()[name].strip())}</pre>" for name in spec.uses)
+    parts.append(f"<details><summary>SQL: {', '.join('gkt/sql/' + f for f in files)}</summary>"
+                 f"<pre>{_e(spec.sql.strip())}</pre>{shared}</details>")
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -1,11 +1,12 @@
 """Render functions of the paper's figures: each takes the rows of its query (gkt/sql/<id>.sql) as a
-DataFrame and returns a matplotlib Figure in the gkt style. No function reads anything but its rows
+polars DataFrame and returns a matplotlib Figure in the gkt style. No function reads anything but its rows
 (and the context's dataset name): a figure is its SQL plus this drawing code."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import polars as pl
 
 from gkt.figures import style as st
 from gkt.figures.registry import register_figure
@@ -26,6 +27,27 @@ def _log_axis(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def _rows(df: pl.DataFrame, column: str, value) -> pl.DataFrame:
+    """The rows whose `column` is `value` (None: NULL)."""
+    return df.filter(pl.col(column).is_null() if value is None else pl.col(column) == value)
+
+
+def _sorted(df: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Sorted by `column`, stable, NULL last."""
+    return df.sort(column, maintain_order=True, nulls_last=True)
+
+
+def _mean(s: pl.Series) -> float:
+    """The mean, NULL and NaN left out (NaN when nothing is left)."""
+    mean = s.fill_nan(None).mean()
+    return math.nan if mean is None else mean
+
+
+def _err(s: pl.Series) -> np.ndarray:
+    """Error bars: NULL (the std of a single value) and NaN drawn as 0."""
+    return s.fill_null(0).fill_nan(0).to_numpy()
+
+
 def _jitter(n: int, width: float = 0.16, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-width, width, n)
 
@@ -34,7 +56,7 @@ def _success_boxes(ax, df, methods, value="success_rate_pct", color_by_group=Tru
     """A box per method of per-student values, the students as points on top."""
     from matplotlib.patches import Patch
 
-    data = [df.loc[df.method == m, value].to_numpy() for m in methods]
+    data = [_rows(df, "method", m)[value].to_numpy() for m in methods]
     colors = [st.GROUP_COLORS.get(st.METHOD_GROUP.get(m), st.NEUTRAL) if color_by_group else st.method_color(m)
               for m in methods]
     box = ax.boxplot(data, positions=range(len(methods)), widths=0.55, patch_artist=True, showfliers=False,
@@ -67,19 +89,19 @@ def _success_boxes(ax, df, methods, value="success_rate_pct", color_by_group=Tru
 def fig1a(df, ctx):
     fig, axes = st.subplots(width=5.2, height=3.4)
     ax = axes[0, 0]
-    real, ctrl = df[~df.teacher_is_control], df[df.teacher_is_control]
-    ax.scatter(real.delta_acc_pct, real.rho_pos_pct, s=16, alpha=0.7, color=st.FAMILY_COLORS["cnn"],
+    real, ctrl = df.filter(~pl.col("teacher_is_control")), df.filter(pl.col("teacher_is_control"))
+    ax.scatter(real["delta_acc_pct"], real["rho_pos_pct"], s=16, alpha=0.7, color=st.FAMILY_COLORS["cnn"],
                edgecolor="white", lw=0.3, label=f"teacher-student pairs (n = {len(real)})")
     if len(ctrl):
-        ax.scatter(ctrl.delta_acc_pct, ctrl.rho_pos_pct, s=28, marker="x", color=st.HIGHLIGHT, lw=1.3,
+        ax.scatter(ctrl["delta_acc_pct"], ctrl["rho_pos_pct"], s=28, marker="x", color=st.HIGHLIGHT, lw=1.3,
                    label=f"random-init control teacher (n = {len(ctrl)})")
-        ax.axhline(ctrl.rho_pos_pct.mean(), color=st.HIGHLIGHT, lw=0.8, ls=":",
-                   label=f"control mean ρ_pos = {ctrl.rho_pos_pct.mean():.2f} %")
+        control_mean = _mean(ctrl["rho_pos_pct"])
+        ax.axhline(control_mean, color=st.HIGHLIGHT, lw=0.8, ls=":", label=f"control mean ρ_pos = {control_mean:.2f} %")
     ax.axvline(0, color=st.NEUTRAL, lw=0.8, ls="--", zorder=1)
     ax.set_xlabel(DELTA_ACC)
     ax.set_ylabel(r"$\rho_{pos}$: positive flips [% of val samples]")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Complementary knowledge ({ctx.dataset}, {int(df.num_classes.iloc[0])} classes)")
+    ax.set_title(f"Complementary knowledge ({ctx.dataset}, {int(df['num_classes'][0])} classes)")
     ax.legend(loc="upper left")
     return fig
 
@@ -95,19 +117,20 @@ def fig1a(df, ctx):
 def fig1b(df, ctx):
     fig, axes = st.subplots(width=5.2, height=3.4)
     ax = axes[0, 0]
-    sc = ax.scatter(df.delta_acc_pct, df.entropy_norm, c=df.pos_flips, cmap="viridis", s=16, alpha=0.85,
-                    edgecolor="white", lw=0.3, norm=_lognorm(df.pos_flips))
+    sc = ax.scatter(df["delta_acc_pct"], df["entropy_norm"], c=df["pos_flips"], cmap="viridis", s=16, alpha=0.85,
+                    edgecolor="white", lw=0.3, norm=_lognorm(df["pos_flips"]))
     fig.colorbar(sc, ax=ax, label="positive flips of the pair [samples]", pad=0.01)
     ax.axvline(0, color=st.NEUTRAL, lw=0.8, ls="--", zorder=1)
     ax.set_xlabel(DELTA_ACC)
     ax.set_ylabel("entropy of q, H(q) / log C  [0–1]")
-    ax.set_title(f"Spread of complementary knowledge over the {int(df.num_classes.iloc[0])} classes")
+    ax.set_title(f"Spread of complementary knowledge over the {int(df['num_classes'][0])} classes")
     return fig
 
 
 def _lognorm(values):
     from matplotlib.colors import LogNorm, Normalize
 
+    values = np.asarray(values, dtype=float)
     lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
     return LogNorm(max(lo, 1e-9), max(hi, lo * 1.0001 + 1e-9)) if lo > 0 and hi / lo > 8 else Normalize(lo, hi)
 
@@ -122,24 +145,25 @@ def _lognorm(values):
     needs=[COMPLEMENTARY, ("per_class", "complementary")],
     empty="needs non-control pairs with positive flips (stage complementary, views pairs and per_class)")
 def fig2a(df, ctx):
-    roles = (df.groupby("teacher", sort=False)
-             .agg(role=("role", lambda r: " = ".join(dict.fromkeys(r))), order=("role_order", "min"),
-                  delta=("delta_acc_pct", "first"), rho=("rho_pos_pct", "first"))
-             .sort_values("order"))
+    roles = _sorted(df.group_by("teacher", maintain_order=True)
+                    .agg(role=pl.col("role").unique(maintain_order=True).str.join(" = "),
+                         order=pl.col("role_order").min(), delta=pl.col("delta_acc_pct").first(),
+                         rho=pl.col("rho_pos_pct").first()), "order")
     fig, axes = st.subplots(ncols=len(roles), width=st.PAGE_WIDTH, height=2.9, sharey=True)
     colors = {"weak": st.FAMILY_COLORS["cnn"], "equal": st.NEUTRAL, "strong": st.FAMILY_COLORS["transformer"]}
-    for ax, (teacher, r) in zip(axes[0], roles.iterrows()):
-        rows = df[(df.teacher == teacher) & (df.role_order == r.order)].sort_values("position")
-        c = colors.get(r.role.split(" = ")[-1], st.NEUTRAL)
+    for ax, r in zip(axes[0], roles.iter_rows(named=True)):
+        rows = _sorted(df.filter((pl.col("teacher") == r["teacher"]) & (pl.col("role_order") == r["order"])), "position")
+        c = colors.get(r["role"].split(" = ")[-1], st.NEUTRAL)
         if len(rows) <= 60:
-            ax.bar(rows.position, rows.pos_share_pct, width=0.85, color=c, alpha=0.85)
+            ax.bar(rows["position"], rows["pos_share_pct"], width=0.85, color=c, alpha=0.85)
         else:
-            ax.fill_between(rows.position, rows.pos_share_pct, step="mid", color=c, alpha=0.8, lw=0)
-        ax.set_title(f"{r.role} teacher: {teacher}\nΔacc {r.delta:+.1f} pp, ρ_pos {r.rho:.1f} %", fontweight="normal")
+            ax.fill_between(rows["position"], rows["pos_share_pct"], step="mid", color=c, alpha=0.8, lw=0)
+        ax.set_title(f"{r['role']} teacher: {r['teacher']}\nΔacc {r['delta']:+.1f} pp, ρ_pos {r['rho']:.1f} %",
+                     fontweight="normal")
         ax.set_xlabel("classes, sorted by positive flips")
-        ax.set_xlim(0.3, rows.position.max() + 0.7)
+        ax.set_xlim(0.3, rows["position"].max() + 0.7)
     axes[0, 0].set_ylabel("positive flips [% of class samples]")
-    fig.suptitle(f"Student {df.student.iloc[0]}", fontsize=9.5, fontweight="bold")
+    fig.suptitle(f"Student {df['student'][0]}", fontsize=9.5, fontweight="bold")
     return fig
 
 
@@ -157,13 +181,14 @@ def fig2b(df, ctx):
     fig, axes = st.subplots(width=5.2, height=3.3)
     ax = axes[0, 0]
     pos = np.arange(len(df))
-    ax.bar(pos, df.mean_rel_sim_pct, yerr=df.std_rel_sim_pct.fillna(0), capsize=3, width=0.6,
+    ax.bar(pos, df["mean_rel_sim_pct"], yerr=_err(df["std_rel_sim_pct"]), capsize=3, width=0.6,
            color=st.FAMILY_COLORS["transformer"], alpha=0.85, error_kw={"lw": 0.9, "ecolor": st.NEUTRAL})
     ax.axhline(0, color=st.HIGHLIGHT, lw=1, ls="--", label="mean similarity of all classes")
-    ax.set_xticks(pos, [f"top {r.x:g} %\nk̄ = {r.mean_k:.1f} classes\n{r.pairs} pairs" for r in df.itertuples()])
+    ax.set_xticks(pos, [f"top {r['x']:g} %\nk̄ = {r['mean_k']:.1f} classes\n{r['pairs']} pairs"
+                        for r in df.iter_rows(named=True)])
     ax.set_xlabel("classes holding the top X % of positive flips")
     ax.set_ylabel("similarity relative to all classes [%]")
-    ax.set_title(f"Semantic similarity of top-X % classes ({df.encoder.iloc[0]})")
+    ax.set_title(f"Semantic similarity of top-X % classes ({df['encoder'][0]})")
     ax.legend(loc="upper right")
     return fig
 
@@ -180,26 +205,26 @@ def fig2b(df, ctx):
             "XE-KL slightly above 40 %; XE-KL + MCL reaches 80 % and KL-Dist + DP 92.5 %.",
     needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
 def fig4a(df, ctx):
-    methods = st.sort_methods(df.method)
+    methods = st.sort_methods(df["method"])
     fig, axes = st.subplots(width=max(4.2, 0.62 * len(methods) + 1.8), height=3.4)
     ax = axes[0, 0]
     _success_boxes(ax, df, methods)
     ax.set_ylim(-4, 104)
     ax.set_ylabel("success rate [% of teachers with Δtransf > 0]")
-    n = df.groupby("method").teachers.sum()
-    ax.set_title(f"Transfer success per student ({df.student.nunique()} students, {int(n.max())} runs per method)")
+    n = df.group_by("method").agg(pl.col("teachers").sum())["teachers"]
+    ax.set_title(f"Transfer success per student ({df['student'].n_unique()} students, {int(n.max())} runs per method)")
     return fig
 
 
 def _binned_lines(ax, df, legend=True):
-    methods = st.sort_methods(df.method)
-    edges = sorted(set(df.bin_lo_pct) | set(df.bin_hi_pct))
+    methods = st.sort_methods(df["method"])
+    edges = sorted(set(df["bin_lo_pct"]) | set(df["bin_hi_pct"]))
     for e in edges:
         ax.axvline(e, color="#eeeeee", lw=0.8, zorder=0)
     for m in methods:
-        rows = df[df.method == m].sort_values("bin")
-        centre = (rows.bin_lo_pct + rows.bin_hi_pct) / 2
-        ax.plot(centre, rows.top25_mean_delta_transf_pct, marker="o", ms=4, color=st.method_color(m),
+        rows = _sorted(_rows(df, "method", m), "bin")
+        centre = (rows["bin_lo_pct"] + rows["bin_hi_pct"]) / 2
+        ax.plot(centre, rows["top25_mean_delta_transf_pct"], marker="o", ms=4, color=st.method_color(m),
                 label=st.method_label(m), lw=1.8 if m == "kl_dp" else 1.2, zorder=3 if m == "kl_dp" else 2)
     st.zero_line(ax)
     digits = 0 if len(edges) < 2 or (edges[-1] - edges[0]) / (len(edges) - 1) >= 5 else 1
@@ -224,7 +249,7 @@ def fig4b(df, ctx):
     ax = axes[0, 0]
     _binned_lines(ax, df)
     ax.set_ylabel(r"$\Delta_{transf}$, mean of top 25 % per bin [pp]")
-    ax.set_title(f"Transfer delta by Δacc bin ({int(df.runs.sum())} runs, {int(df.bins.iloc[0])} bins)")
+    ax.set_title(f"Transfer delta by Δacc bin ({int(df['runs'].sum())} runs, {int(df['bins'][0])} bins)")
     return fig
 
 
@@ -243,15 +268,15 @@ X_LABELS = {100.0: "100\n(all)"}
 def fig5a(df, ctx):
     fig, axes = st.subplots(width=5.2, height=3.4)
     ax = axes[0, 0]
-    xs = sorted(df.x.unique())
+    xs = sorted(df["x"].unique())
     pos = {x: i for i, x in enumerate(xs)}
-    families = st.sort_families(df.family)
+    families = st.sort_families(df["family"])
     offsets = np.linspace(-0.12, 0.12, len(families)) if len(families) > 1 else [0.0]
     for off, fam in zip(offsets, families):
-        rows = df[df.family == fam].sort_values("x")
-        ax.errorbar(rows.x.map(pos) + off, rows.mean_rate_pct, yerr=rows.std_rate_pct.fillna(0), marker=st.family_marker(fam),
-                    color=st.family_color(fam), capsize=2.5, lw=1.4, ms=5,
-                    label=f"{st.family_label(fam)} ({int(rows.runs.max())} runs)")
+        rows = _sorted(_rows(df, "family", fam), "x")
+        ax.errorbar([pos[x] + off for x in rows["x"]], rows["mean_rate_pct"], yerr=_err(rows["std_rate_pct"]),
+                    marker=st.family_marker(fam), color=st.family_color(fam), capsize=2.5, lw=1.4, ms=5,
+                    label=f"{st.family_label(fam)} ({int(rows['runs'].max())} runs)")
     ax.set_xticks(range(len(xs)), [X_LABELS.get(x, f"{x:g}") for x in xs])
     ax.set_xlabel("classes holding the top X % of positive flips [X, %]")
     ax.set_ylabel("transfer rate [% of positive flips]")
@@ -273,13 +298,14 @@ def fig5a(df, ctx):
 def fig5b(df, ctx):
     fig, axes = st.subplots(width=5.2, height=3.4)
     ax = axes[0, 0]
-    for fam in st.sort_families(df.student_family):
-        rows = df[df.student_family == fam].sort_values("params_m")
-        ax.errorbar(rows.params_m, rows.mean_rate_pct, yerr=rows.std_rate_pct.fillna(0), marker=st.family_marker(fam),
-                    color=st.family_color(fam), capsize=2.5, lw=1.2, ms=6, label=st.family_label(fam))
-        for r in rows.itertuples():
-            ax.annotate(r.student, (r.params_m, r.mean_rate_pct), xytext=(4, 3), textcoords="offset points", fontsize=6.5,
-                        color=st.NEUTRAL)
+    for fam in st.sort_families(df["student_family"]):
+        rows = _sorted(_rows(df, "student_family", fam), "params_m")
+        ax.errorbar(rows["params_m"], rows["mean_rate_pct"], yerr=_err(rows["std_rate_pct"]),
+                    marker=st.family_marker(fam), color=st.family_color(fam), capsize=2.5, lw=1.2, ms=6,
+                    label=st.family_label(fam))
+        for r in rows.iter_rows(named=True):
+            ax.annotate(r["student"], (r["params_m"], r["mean_rate_pct"]), xytext=(4, 3), textcoords="offset points",
+                        fontsize=6.5, color=st.NEUTRAL)
     ax.set_xscale("log")
     _log_axis(ax.xaxis)
     ax.margins(x=0.12)
@@ -299,7 +325,7 @@ def fig5b(df, ctx):
             "but overwrites much more of the student's own; KL-Dist + DP succeeds most often.",
     needs=[TRANSFER], empty="needs transfer runs of method cd, crd, xekl or kl_dp (stage transfer, view transfer_final)")
 def fig6(df, ctx):
-    methods = [m for m in ("cd", "crd", "xekl", "kl_dp") if m in set(df.method)]
+    methods = [m for m in ("cd", "crd", "xekl", "kl_dp") if m in set(df["method"])]
     fig, axes = st.subplots(ncols=2, width=st.PAGE_WIDTH, height=3.3, gridspec_kw={"width_ratios": [1.1, 1]})
     ax = axes[0, 0]
     _success_boxes(ax, df, methods)
@@ -307,10 +333,12 @@ def fig6(df, ctx):
     ax.set_ylabel("success rate [% of teachers with Δtransf > 0]")
     ax.set_title("Success rate per student")
     ax = axes[0, 1]
-    means = df.groupby("method")[["mean_gain_pct", "mean_loss_pct"]].mean().reindex(methods)
+    means = {m: _rows(df, "method", m) for m in methods}
     pos = np.arange(len(methods))
-    ax.bar(pos - 0.18, means.mean_gain_pct, width=0.36, color=st.GROUP_COLORS["contrastive"], label="knowledge gain")
-    ax.bar(pos + 0.18, means.mean_loss_pct, width=0.36, color=st.HIGHLIGHT, alpha=0.8, label="knowledge loss")
+    ax.bar(pos - 0.18, [_mean(means[m]["mean_gain_pct"]) for m in methods], width=0.36,
+           color=st.GROUP_COLORS["contrastive"], label="knowledge gain")
+    ax.bar(pos + 0.18, [_mean(means[m]["mean_loss_pct"]) for m in methods], width=0.36, color=st.HIGHLIGHT, alpha=0.8,
+           label="knowledge loss")
     ax.set_xticks(pos, [st.method_label(m) for m in methods], rotation=25, ha="right")
     ax.set_ylabel("[% of val samples], mean over runs")
     ax.set_title("Gain and loss behind it")
@@ -330,22 +358,23 @@ def fig6(df, ctx):
 def fig7(df, ctx):
     import matplotlib.lines as mlines
 
-    methods = [m for m in ("kl", "kl_dp") if m in set(df.method)]
+    methods = [m for m in ("kl", "kl_dp") if m in set(df["method"])]
     fig, axes = st.subplots(ncols=len(methods), width=st.PAGE_WIDTH if len(methods) == 2 else 4.0, height=3.9,
                             sharex=True, sharey=True)
-    hi = float(np.nanmax([df.gain_pct.max(), df.loss_pct.max()])) * 1.08 or 1.0
-    norm = _lognorm(df.student_params_m.fillna(df.student_params_m.median() if df.student_params_m.notna().any() else 1))
-    acc = df.teacher_acc_pct
-    sizes = 12 + 70 * (acc - acc.min()) / ((acc.max() - acc.min()) or 1)
+    hi = float(np.nanmax([df["gain_pct"].to_numpy(), df["loss_pct"].to_numpy()])) * 1.08 or 1.0
+    params = df["student_params_m"].fill_nan(None)
+    norm = _lognorm(params.fill_null(params.median() if params.null_count() < len(params) else 1))
+    acc = df["teacher_acc_pct"]
+    df = df.with_columns(size=12 + 70 * (acc - acc.min()) / ((acc.max() - acc.min()) or 1))
     sc = None
     for ax, m in zip(axes[0], methods):
-        rows = df[df.method == m]
-        for fam in st.sort_families(rows.teacher_family):
-            sub = rows[rows.teacher_family == fam] if fam is not None else rows[rows.teacher_family.isna()]
-            sc = ax.scatter(sub.loss_pct, sub.gain_pct, c=sub.student_params_m, cmap="viridis", norm=norm,
-                            s=sizes[sub.index], marker=st.family_marker(fam), alpha=0.85, edgecolor="black", lw=0.3)
+        rows = _rows(df, "method", m)
+        for fam in st.sort_families(rows["teacher_family"]):
+            sub = _rows(rows, "teacher_family", fam)
+            sc = ax.scatter(sub["loss_pct"], sub["gain_pct"], c=sub["student_params_m"], cmap="viridis", norm=norm,
+                            s=sub["size"], marker=st.family_marker(fam), alpha=0.85, edgecolor="black", lw=0.3)
         ax.plot([0, hi], [0, hi], color=st.HIGHLIGHT, lw=1.3, label="gain = loss")
-        above = int((rows.gain_pct > rows.loss_pct).sum())
+        above = int((rows["gain_pct"] > rows["loss_pct"]).sum())
         ax.set_title(f"{st.method_label(m)}\n{above} of {len(rows)} runs above the diagonal", fontsize=8.5)
         ax.set_xlim(0, hi)
         ax.set_ylim(0, hi)
@@ -356,7 +385,7 @@ def fig7(df, ctx):
         _log_axis(cbar.ax.yaxis)
     handles = [mlines.Line2D([], [], color=st.HIGHLIGHT, lw=1.3, label="gain = loss")]
     handles += [mlines.Line2D([], [], ls="", marker=st.family_marker(f), color="#999999", mec="black", mew=0.3,
-                              label=f"teacher: {st.family_label(f)}") for f in st.sort_families(df.teacher_family)]
+                              label=f"teacher: {st.family_label(f)}") for f in st.sort_families(df["teacher_family"])]
     extremes = ((12, acc.min()), (82, acc.max())) if acc.max() - acc.min() >= 0.5 else ((12, acc.min()),)
     handles += [mlines.Line2D([], [], ls="", marker="o", color="#cccccc", mec="black", mew=0.3, ms=math.sqrt(s),
                               label=f"teacher acc. {a:.0f} %") for s, a in extremes]
@@ -376,13 +405,14 @@ def fig8(df, ctx):
     fig, axes = st.subplots(ncols=3, width=st.PAGE_WIDTH, height=2.9, sharey=True)
     for ax, (col, label, log) in zip(axes[0], (("student_acc_pct", "student accuracy [%]", False),
                                                ("params_m", "student parameters [M, log scale]", True))):
-        for arch, rows in df.groupby(df.student_arch_family.fillna(df.student)):
-            rows = rows.sort_values(col)
+        lines = df.with_columns(line=pl.coalesce("student_arch_family", "student"))
+        for _, rows in sorted(lines.partition_by("line", as_dict=True, maintain_order=True).items()):
+            rows = _sorted(rows, col)
             if len(rows) > 1:
-                ax.plot(rows[col], rows.mean_delta_transf_pct, color="#bbbbbb", lw=0.9, zorder=1)
-        for fam in st.sort_families(df.student_family):
-            rows = df[df.student_family == fam]
-            ax.errorbar(rows[col], rows.mean_delta_transf_pct, yerr=rows.std_delta_transf_pct.fillna(0), ls="",
+                ax.plot(rows[col], rows["mean_delta_transf_pct"], color="#bbbbbb", lw=0.9, zorder=1)
+        for fam in st.sort_families(df["student_family"]):
+            rows = _rows(df, "student_family", fam)
+            ax.errorbar(rows[col], rows["mean_delta_transf_pct"], yerr=_err(rows["std_delta_transf_pct"]), ls="",
                         marker=st.family_marker(fam), color=st.family_color(fam), capsize=2, ms=5,
                         label=st.family_label(fam), zorder=3)
         if log:
@@ -395,11 +425,11 @@ def fig8(df, ctx):
     axes[0, 0].set_ylabel(r"$\Delta_{transf}$, mean over teachers [pp]")
     axes[0, 0].legend(loc="best", title="family")
     ax = axes[0, 2]
-    fams = st.sort_families(df.student_family)
+    fams = st.sort_families(df["student_family"])
     for i, fam in enumerate(fams):
-        rows = df[df.student_family == fam]
-        ax.bar(i, rows.mean_delta_transf_pct.mean(), width=0.6, color=st.family_color(fam), alpha=0.5)
-        ax.scatter(i + _jitter(len(rows), 0.12, i), rows.mean_delta_transf_pct, color=st.family_color(fam),
+        rows = _rows(df, "student_family", fam)
+        ax.bar(i, _mean(rows["mean_delta_transf_pct"]), width=0.6, color=st.family_color(fam), alpha=0.5)
+        ax.scatter(i + _jitter(len(rows), 0.12, i), rows["mean_delta_transf_pct"], color=st.family_color(fam),
                    marker=st.family_marker(fam), s=18, zorder=3, edgecolor="white", lw=0.4)
     ax.set_xticks(range(len(fams)), [st.family_label(f) for f in fams])
     ax.set_xlabel("student family (bar: mean)")
@@ -420,16 +450,16 @@ def fig8(df, ctx):
     condition_reason="needs transfer results of a second dataset: build the database with "
                      "`gkt db --results results/<dataset> --extra-results results/<other dataset>`")
 def fig9(df, ctx):
-    datasets = sorted(set(df.dataset), key=lambda d: (d != ctx.dataset, d))  # this database's dataset first
+    datasets = sorted(set(df["dataset"]), key=lambda d: (d != ctx.dataset, d))  # this database's dataset first
     fig, axes = st.subplots(ncols=len(datasets), width=st.PAGE_WIDTH, height=3.0, sharey=True)
     handles = {}
     for i, (ax, ds) in enumerate(zip(axes[0], datasets)):
-        _binned_lines(ax, df[df.dataset == ds], legend=False)
+        _binned_lines(ax, _rows(df, "dataset", ds), legend=False)
         ax.set_title(f"({chr(97 + i)}) {ds}", fontweight="normal")
         ax.set_xlabel("Δacc [pp], bin edges")
         handles.update({h.get_label(): h for h in ax.get_lines() if not h.get_label().startswith("_")})
     axes[0, 0].set_ylabel(r"$\Delta_{transf}$, mean of top 25 % per bin [pp]")
-    order = [st.method_label(m) for m in st.sort_methods(df.method)]
+    order = [st.method_label(m) for m in st.sort_methods(df["method"])]
     fig.legend([handles[k] for k in order if k in handles], [k for k in order if k in handles],
                loc="outside right upper", title="method")
     return fig
@@ -446,15 +476,17 @@ def fig9(df, ctx):
     condition_reason="needs a domain-shifted teacher: a transfer run whose teacher's zoo record names another "
                      "dataset than the student's (view transfer_final, column teacher_domain_shifted)")
 def fig10(df, ctx):
-    df = df.assign(pair=df.student + " ← " + df.teacher + "\n(" + df.teacher_dataset.fillna("?") + ")")
-    pairs = list(dict.fromkeys(df.pair))
-    methods = [m for m in ("kl", "kl_dp") if m in set(df.method)]
+    df = df.with_columns(pair=pl.concat_str("student", pl.lit(" ← "), "teacher", pl.lit("\n("),
+                                            pl.col("teacher_dataset").fill_null("?"), pl.lit(")")))
+    pairs = list(dict.fromkeys(df["pair"]))
+    methods = [m for m in ("kl", "kl_dp") if m in set(df["method"])]
     fig, axes = st.subplots(width=max(4.2, 0.9 * len(pairs) + 1.5), height=3.3)
     ax = axes[0, 0]
     w = 0.8 / len(methods)
     for j, m in enumerate(methods):
-        rows = df[df.method == m].set_index("pair").reindex(pairs)
-        ax.bar(np.arange(len(pairs)) + (j - (len(methods) - 1) / 2) * w, rows.delta_transf_pct, width=w,
+        delta = dict(_rows(df, "method", m).select("pair", "delta_transf_pct").iter_rows())
+        heights = np.array([delta.get(p) for p in pairs], dtype=float)  # NaN: no run of the method for the pair
+        ax.bar(np.arange(len(pairs)) + (j - (len(methods) - 1) / 2) * w, heights, width=w,
                color=st.method_color(m), label=st.method_label(m))
     st.zero_line(ax)
     ax.set_xticks(range(len(pairs)), pairs, rotation=30 if len(pairs) > 4 else 0, ha="right" if len(pairs) > 4 else "center",
@@ -475,7 +507,7 @@ def fig10(df, ctx):
     needs=[("transfer_metrics", "transfer")],
     empty="needs sequential multi-teacher runs (method multi_sequential, stage transfer, view transfer_metrics)")
 def fig11(df, ctx):
-    runs = list(dict.fromkeys(df.run))[:6]
+    runs = list(dict.fromkeys(df["run"]))[:6]
     ncols = min(len(runs), 2)
     nrows = math.ceil(len(runs) / ncols)
     fig, axes = st.subplots(ncols=ncols, nrows=nrows, width=st.PAGE_WIDTH if ncols > 1 else 4.8, height=3.0 * nrows)
@@ -485,15 +517,16 @@ def fig11(df, ctx):
               ("loss_pct", "knowledge loss", st.HIGHLIGHT),
               ("delta_transf_pct", "transfer delta", "black"))
     for ax, run in zip(axes.ravel(), runs):
-        rows = df[df.run == run].sort_values("epoch")
+        rows = _sorted(_rows(df, "run", run), "epoch")
+        first = rows.row(0, named=True)
         for col, label, c in series:
-            ax.plot(rows.epoch, rows[col], color=c, label=label, marker="o", ms=2.5, lw=1.5)
-        k, total = int(rows.n_teachers.iloc[0]), int(rows.epochs.iloc[0])
+            ax.plot(rows["epoch"], rows[col], color=c, label=label, marker="o", ms=2.5, lw=1.5)
+        k, total = int(first["n_teachers"]), int(first["epochs"])
         for step in range(1, k):
             ax.axvline(step * total / k, color=st.NEUTRAL, ls=":", lw=1)
         st.zero_line(ax)
-        ax.set_title(f"{st.method_label(rows.objective.iloc[0])}: {rows.student.iloc[0]} ← "
-                     f"{rows.teacher.iloc[0].replace('+', ' + ')}", fontweight="normal", fontsize=8)
+        ax.set_title(f"{st.method_label(first['objective'])}: {first['student']} ← "
+                     f"{first['teacher'].replace('+', ' + ')}", fontweight="normal", fontsize=8)
         ax.set_xlabel(f"epoch ({k} teachers, {total} epochs)")
         ax.set_ylabel("[% of val samples]")
     axes.ravel()[0].legend(loc="upper left")

@@ -3,6 +3,11 @@ render functions register themselves with `@register_figure(...)` (gkt/figures/p
 `list_figures()`, `get_figure(id)` and `resolve_id(text)` look them up; `render(spec, con, out_dir)`
 runs a figure's SQL (gkt/sql/<id>.sql) on the results database and writes its files.
 
+A query several figures share (Figs. 4b and 9 bin runs alike, Tables 4 and 9 compare multi-teacher
+runs alike) is a file gkt/sql/shared/<name>.sql: a figure whose SQL names <name> reads it as a
+temporary view of that name, created on the figure's connection before its query runs
+(`FigureSpec.uses`); index.html shows it below the figure's own SQL.
+
 Each entry knows the views (and the pipeline stage writing them) that its query needs: a figure
 whose inputs are missing is skipped with the one-line reason
 "figure 4a needs results of stage transfer (view transfer_final)".
@@ -10,12 +15,15 @@ whose inputs are missing is skipped with the one-line reason
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import re
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 
+from gkt.db.read import load_sql
 from gkt.errors import GktError
 
 log = logging.getLogger(__name__)
@@ -33,7 +41,7 @@ class FigureSpec:
     caption: str  # what the figure shows, as a caption
     finding: str  # the paper's finding it tests
     needs: tuple[tuple[str, str], ...]  # (view, stage) that must hold rows
-    render: Callable  # figure: (DataFrame, Context) -> matplotlib Figure; table: -> display DataFrame
+    render: Callable  # (polars DataFrame, Context) -> figure: matplotlib Figure; table: DataFrame of strings
     empty: str = ""  # why the query can return no rows ("needs runs of method kl_dp")
     condition: str | None = None  # SQL yielding one boolean: render only when true (Figs. 9, 10)
     condition_reason: str = ""
@@ -44,7 +52,13 @@ class FigureSpec:
 
     @property
     def sql(self) -> str:
-        return load_sql(self.id)
+        return load_sql(self.sql_file)
+
+    @property
+    def uses(self) -> list[str]:
+        """The shared queries (gkt/sql/shared/<name>.sql) that the figure's SQL reads."""
+        code = re.sub(r"--[^\n]*", "", self.sql)
+        return [name for name in shared_queries() if re.search(rf"\b{name}\b", code)]
 
     @property
     def name(self) -> str:
@@ -132,12 +146,17 @@ def get_figure(fid: str) -> FigureSpec:
     return _registry[resolve_id(fid)]
 
 
-def load_sql(fid: str) -> str:
-    return resources.files("gkt").joinpath("sql", f"{fid}.sql").read_text()
+@functools.cache
+def shared_queries() -> dict[str, str]:
+    """name -> SQL of the queries in gkt/sql/shared/ (each read as a temporary view <name>)."""
+    folder = resources.files("gkt").joinpath("sql", "shared")
+    return {f.name.removesuffix(".sql"): f.read_text() for f in sorted(folder.iterdir(), key=lambda f: f.name)
+            if f.name.endswith(".sql")}
 
 
 def _rows(con, sql: str) -> int:
-    return con.execute(sql).fetchone()[0]
+    (row,) = con.execute(sql).fetchall()
+    return row[0]
 
 
 def check_needs(spec: FigureSpec, con) -> None:
@@ -161,14 +180,28 @@ def check_needs(spec: FigureSpec, con) -> None:
 
 
 def query(spec: FigureSpec, con):
-    """The figure's rows as a pandas DataFrame (SQL errors become GktErrors naming the file)."""
+    """The figure's rows as a polars DataFrame (SQL errors become GktErrors naming the file)."""
     import duckdb
+    import polars as pl
+    import polars.selectors as cs
 
+    from gkt.db.read import first_line, frame
+
+    def failed(sql_file: str, e: Exception) -> GktError:
+        return GktError(f"query gkt/sql/{sql_file} of {spec.name} failed: {first_line(e)}; "
+                        f"rebuild the database with `gkt db`")
+
+    for name in spec.uses:
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {shared_queries()[name].strip().rstrip(';')}")
+        except duckdb.Error as e:
+            raise failed(f"shared/{name}.sql", e) from None
     try:
-        return con.execute(spec.sql).df()
+        df = frame(con, spec.sql)
     except duckdb.Error as e:
-        raise GktError(f"query gkt/sql/{spec.sql_file} of {spec.name} failed: {str(e).strip().splitlines()[0]}; "
-                       f"rebuild the database with `gkt db`") from None
+        raise failed(spec.sql_file, e) from None
+    # DECIMAL columns (from SQL literals such as 2.0) as floats: render functions compute and format floats.
+    return df.with_columns(cs.decimal().cast(pl.Float64))
 
 
 def output_files(spec: FigureSpec, out_dir: Path) -> list[Path]:
@@ -179,14 +212,16 @@ def output_files(spec: FigureSpec, out_dir: Path) -> list[Path]:
 def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
     """Render one figure or table into `out_dir`; a figure lacking its inputs is returned as skipped
     (its stale files removed), never raised."""
+    from gkt.db.read import csv_text
     from gkt.figures import style
+    from gkt.figures.html import table_html
     from gkt.io import atomic_path, write_text
 
     start = time.perf_counter()
     try:
         check_needs(spec, con)
         df = query(spec, con)
-        if df.empty:
+        if df.is_empty():
             raise FigureSkipped(f"{spec.name} {spec.empty or 'needs results its query finds none of'}")
         files = output_files(spec, out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,12 +236,10 @@ def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
                     plt.close(fig)
             html = ""
         else:
-            table = spec.render(df, ctx)
-            table = table.astype(object).where(table.notna(), "–")
+            table = spec.render(df, ctx).fill_null("–")
             write_text(_markdown(spec, table), files[0])
-            with atomic_path(files[1]) as tmp:
-                df.to_csv(tmp, index=False)
-            html = table.to_html(index=False, border=0, classes="gkt", na_rep="–", escape=True)
+            write_text(csv_text(df), files[1])
+            html = table_html(table)
     except FigureSkipped as e:
         for path in output_files(spec, out_dir):
             path.unlink(missing_ok=True)  # an old rendering would contradict the index
@@ -225,5 +258,7 @@ def _metadata(path: Path, spec: FigureSpec) -> dict:
 
 
 def _markdown(spec: FigureSpec, table) -> str:
-    body = table.to_markdown(index=False, disable_numparse=True)
+    from tabulate import tabulate
+
+    body = tabulate(table.rows(), headers=table.columns, tablefmt="pipe", disable_numparse=True)
     return f"**{spec.label}: {spec.title}.** {spec.caption}\n\n{body}\n"

@@ -1,9 +1,12 @@
-"""Render functions of the paper's tables: each takes the rows of its query (gkt/sql/<id>.sql) and
-returns the display table (a DataFrame of strings) written to <id>.md; <id>.csv holds the query's rows
-unrounded. Transfer deltas are in percentage points, as in the paper."""
+"""Render functions of the paper's tables: each takes the rows of its query (gkt/sql/<id>.sql) as a
+polars DataFrame and returns the display table (a DataFrame of strings) written to <id>.md; <id>.csv
+holds the query's rows unrounded. Transfer deltas are in percentage points, as in the paper."""
 from __future__ import annotations
 
-import pandas as pd
+import math
+
+import numpy as np
+import polars as pl
 
 from gkt.figures import style as st
 from gkt.figures.registry import register_figure
@@ -11,34 +14,50 @@ from gkt.figures.registry import register_figure
 TRANSFER = ("transfer_final", "transfer")
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def _pm(mean, std) -> str:
-    return st.fmt_pm(None if pd.isna(mean) else float(mean), None if pd.isna(std) else float(std))
+    return st.fmt_pm(None if _missing(mean) else float(mean), None if _missing(std) else float(std))
 
 
 def _pct(v, digits=2, sign=False) -> str:
-    if v is None or pd.isna(v):
+    if _missing(v):
         return "–"
     return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
 
 
-def _per_student_methods(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
-    students = df.drop_duplicates("student")[["student", "student_acc_pct"]]
-    out = students.rename(columns={"student": "Student", "student_acc_pct": "acc. [%]"}).reset_index(drop=True)
-    out["acc. [%]"] = out["acc. [%]"].map(lambda v: _pct(v))
+def _by_student(df: pl.DataFrame, method: str) -> dict[str, dict]:
+    """The rows of `method`, by student (one per student: the queries group by student and method)."""
+    return {r["student"]: r for r in df.filter(pl.col("method") == method).iter_rows(named=True)}
+
+
+def _per_student_methods(df: pl.DataFrame, methods: list[str]) -> dict[str, list]:
+    students = df.unique("student", keep="first", maintain_order=True)
+    out = {"Student": students["student"].to_list(), "acc. [%]": [_pct(v) for v in students["student_acc_pct"]]}
     for m in methods:
-        rows = df[df.method == m].set_index("student")
+        rows = _by_student(df, m)
         out[st.method_label(m)] = [
-            _pm(rows.mean_delta_transf_pct.get(s), rows.std_delta_transf_pct.get(s)) if s in rows.index else "–"
-            for s in students.student]
+            _pm(rows[s]["mean_delta_transf_pct"], rows[s]["std_delta_transf_pct"]) if s in rows else "–"
+            for s in out["Student"]]
     return out
 
 
-def _mean_row(df: pd.DataFrame, methods: list[str], label: str) -> dict:
+def _mean_row(df: pl.DataFrame, methods: list[str], label: str) -> dict:
+    """Mean ± sample std over the students of their mean transfer deltas, NaN left out."""
     row = {"Student": label, "acc. [%]": ""}
     for m in methods:
-        means = df.loc[df.method == m, "mean_delta_transf_pct"]
-        row[st.method_label(m)] = _pm(means.mean(), means.std()) if len(means) else "–"
+        rows = df.filter(pl.col("method") == m)
+        means = rows["mean_delta_transf_pct"].to_numpy().astype(float)
+        means = means[~np.isnan(means)]
+        row[st.method_label(m)] = _pm(means.mean() if len(means) else None,
+                                      means.std(ddof=1) if len(means) > 1 else None) if rows.height else "–"
     return row
+
+
+def _with_row(columns: dict[str, list], row: dict) -> pl.DataFrame:
+    return pl.DataFrame({k: v + [row[k]] for k, v in columns.items()})
 
 
 @register_figure(
@@ -49,9 +68,8 @@ def _mean_row(df: pd.DataFrame, methods: list[str], label: str) -> dict:
             "not; continual-learning style regularisation makes transfer consistent across arbitrary pairs.",
     needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
 def tab1(df, ctx):
-    methods = st.sort_methods(df.method)
-    out = _per_student_methods(df, methods)
-    return pd.concat([out, pd.DataFrame([_mean_row(df, methods, "mean over students")])], ignore_index=True)
+    methods = st.sort_methods(df["method"])
+    return _with_row(_per_student_methods(df, methods), _mean_row(df, methods, "mean over students"))
 
 
 @register_figure(
@@ -62,19 +80,22 @@ def tab1(df, ctx):
             "teachers, where plain distillation is negative.",
     needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
 def tab7(df, ctx):
-    methods = st.sort_methods(df.method)
-    wide = df.pivot_table(index=["student", "teacher"], columns="method", values="delta_transf_pct", aggfunc="first")
-    accs = df.drop_duplicates(["student", "teacher"]).set_index(["student", "teacher"])
-    keys = list(dict.fromkeys(zip(df.student, df.teacher)))
-    out = pd.DataFrame({
-        "Student": [s for s, _ in keys],
-        "acc. [%]": [_pct(accs.loc[k, "student_acc_pct"]) for k in keys],
-        "Teacher": [t for _, t in keys],
-        "teacher acc. [%]": [_pct(accs.loc[k, "teacher_acc_pct"]) for k in keys],
-    })
+    methods = st.sort_methods(df["method"])
+    pairs, delta = {}, {}  # (student, teacher) -> its first row; (student, teacher, method) -> first delta
+    for r in df.iter_rows(named=True):
+        key = (r["student"], r["teacher"])
+        pairs.setdefault(key, r)
+        if not _missing(r["delta_transf_pct"]):
+            delta.setdefault((*key, r["method"]), r["delta_transf_pct"])
+    out = {
+        "Student": [s for s, _ in pairs],
+        "acc. [%]": [_pct(r["student_acc_pct"]) for r in pairs.values()],
+        "Teacher": [t for _, t in pairs],
+        "teacher acc. [%]": [_pct(r["teacher_acc_pct"]) for r in pairs.values()],
+    }
     for m in methods:
-        out[st.method_label(m)] = [_pct(wide.loc[k, m], sign=True) if m in wide.columns else "–" for k in keys]
-    return out
+        out[st.method_label(m)] = [_pct(delta.get((*k, m)), sign=True) for k in pairs]
+    return pl.DataFrame(out)
 
 
 @register_figure(
@@ -85,12 +106,13 @@ def tab7(df, ctx):
     needs=[TRANSFER],
     empty="needs KL-Dist + DP runs of a student with both a stronger and a weaker teacher (stage transfer)")
 def tab2(df, ctx):
-    return pd.DataFrame({
-        "Student": df.student, "acc. [%]": df.student_acc_pct.map(_pct),
-        "Teacher": df.teacher + " (" + df.teacher_role + ")", "teacher acc. [%]": df.teacher_acc_pct.map(_pct),
-        "Δacc": df.delta_acc_pct.map(lambda v: _pct(v, sign=True)),
-        "Δtransf": df.delta_transf_pct.map(lambda v: _pct(v, sign=True)),
-        "gain": df.gain_pct.map(_pct), "loss": df.loss_pct.map(_pct),
+    return pl.DataFrame({
+        "Student": df["student"], "acc. [%]": [_pct(v) for v in df["student_acc_pct"]],
+        "Teacher": [f"{t} ({r})" for t, r in zip(df["teacher"], df["teacher_role"])],
+        "teacher acc. [%]": [_pct(v) for v in df["teacher_acc_pct"]],
+        "Δacc": [_pct(v, sign=True) for v in df["delta_acc_pct"]],
+        "Δtransf": [_pct(v, sign=True) for v in df["delta_transf_pct"]],
+        "gain": [_pct(v) for v in df["gain_pct"]], "loss": [_pct(v) for v in df["loss_pct"]],
     })
 
 
@@ -103,14 +125,17 @@ def tab2(df, ctx):
             "routes 72 % of positive-flip and 9 % of negative-flip samples to the teacher.",
     needs=[TRANSFER], empty="needs transfer runs of method kl_dp or kl_dp_unsup (stage transfer)")
 def tab3(df, ctx):
-    methods = [m for m in ("kl_dp", "kl_dp_unsup") if m in set(df.method)]
+    methods = [m for m in ("kl_dp", "kl_dp_unsup") if m in set(df["method"])]
     out = _per_student_methods(df, methods)
+    row = _mean_row(df, methods, "mean over students")
     for m in methods:
-        rows = df[df.method == m].set_index("student")
+        rows = _by_student(df, m)
         label = "sup." if m == "kl_dp" else "unsup."
-        out[f"pos → teacher, {label} [%]"] = [_pct(rows.pos_to_teacher_pct.get(s), 1) for s in out.Student]
-        out[f"neg → teacher, {label} [%]"] = [_pct(rows.neg_to_teacher_pct.get(s), 1) for s in out.Student]
-    return pd.concat([out, pd.DataFrame([_mean_row(df, methods, "mean over students")])], ignore_index=True)
+        for kind in ("pos", "neg"):
+            column = f"{kind} → teacher, {label} [%]"
+            out[column] = [_pct(rows.get(s, {}).get(f"{kind}_to_teacher_pct"), 1) for s in out["Student"]]
+            row[column] = None  # shown as "–"
+    return _with_row(out, row)
 
 
 VARIANTS = [("best_single", "best single teacher"), ("mean_single", "mean single teacher"),
@@ -119,20 +144,22 @@ VARIANTS = [("best_single", "best single teacher"), ("mean_single", "mean single
 
 
 def _multi(df, ctx):
+    groups: dict[tuple, dict] = {}  # (student, teachers) -> variant -> row, in the query's order
+    for r in df.iter_rows(named=True):
+        groups.setdefault((r["student"], r["teachers"]), {})[r["variant"]] = r
     out = []
-    for (student, teachers), rows in df.groupby(["student", "teachers"], sort=False):
-        by = rows.set_index("variant")
+    for (student, teachers), by in groups.items():
         row = {"Student": student, "Teachers": teachers.replace("+", ", ")}
         for key, label in VARIANTS:
-            if key in by.index:
-                v = _pct(by.loc[key, "delta_transf_pct"], sign=True)
-                if key == "best_single" and isinstance(by.loc[key, "single_teacher"], str):
-                    v += f" ({by.loc[key, 'single_teacher']})"
+            if key in by:
+                v = _pct(by[key]["delta_transf_pct"], sign=True)
+                if key == "best_single" and isinstance(by[key]["single_teacher"], str):
+                    v += f" ({by[key]['single_teacher']})"
                 row[label] = v
             else:
                 row[label] = "–"
         out.append(row)
-    return pd.DataFrame(out)
+    return pl.DataFrame(out)
 
 
 for _tid, _obj, _name, _finding in (
@@ -161,9 +188,9 @@ for _tid, _obj, _name, _finding in (
             "about the same (the student keeps its own).",
     needs=[TRANSFER], empty="needs KL-Dist + DP (method kl_dp) transfer runs (stage transfer)")
 def tab8(df, ctx):
-    return pd.DataFrame({
-        "Student": df.student, "acc. [%]": df.student_acc_pct.map(_pct), "teachers": df.teachers.astype(str),
-        "Δtransf": [_pm(m, s) for m, s in zip(df.mean_delta_transf_pct, df.std_delta_transf_pct)],
-        "Δρ_pos": [_pm(m, s) for m, s in zip(df.mean_delta_rho_pos_pct, df.std_delta_rho_pos_pct)],
-        "Δρ_neg": [_pm(m, s) for m, s in zip(df.mean_delta_rho_neg_pct, df.std_delta_rho_neg_pct)],
+    return pl.DataFrame({
+        "Student": df["student"], "acc. [%]": [_pct(v) for v in df["student_acc_pct"]],
+        "teachers": df["teachers"].cast(pl.String),
+        **{label: [_pm(m, s) for m, s in zip(df[f"mean_{col}_pct"], df[f"std_{col}_pct"])]
+           for label, col in (("Δtransf", "delta_transf"), ("Δρ_pos", "delta_rho_pos"), ("Δρ_neg", "delta_rho_neg"))},
     })

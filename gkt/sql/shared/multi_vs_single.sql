@@ -1,0 +1,29 @@
+-- multi_vs_single (Tables 4 and 9): every multi-teacher transfer run (sequential, parallel, soup,
+-- greedy soup) against the best and the mean single-teacher transfer with the run's objective (the
+-- loss it used) from the same teachers into the same student. One row per (objective, student,
+-- teacher set, variant): variant is the multi-teacher method, best_single or mean_single;
+-- single_teacher names the best single teacher, single_runs counts the single-teacher runs;
+-- transfer deltas in percentage points.
+WITH multi AS (
+    SELECT objective, student, teacher AS teachers, method AS variant, delta_transf
+    FROM transfer_final
+    WHERE is_multi
+),
+sets AS (SELECT DISTINCT objective, student, teachers FROM multi),
+single AS (
+    SELECT s.objective, s.student, s.teachers, f.teacher, f.delta_transf
+    FROM sets s
+    JOIN transfer_final f
+      ON f.student = s.student AND NOT f.is_multi AND f.method = s.objective
+     AND list_contains(string_split(s.teachers, '+'), f.teacher)
+)
+SELECT objective, student, teachers, variant, 100 * delta_transf AS delta_transf_pct, NULL AS single_teacher,
+       NULL::INTEGER AS single_runs
+FROM multi
+UNION ALL
+SELECT objective, student, teachers, 'best_single', 100 * max(delta_transf), arg_max(teacher, delta_transf),
+       count(*)::INTEGER
+FROM single GROUP BY objective, student, teachers
+UNION ALL
+SELECT objective, student, teachers, 'mean_single', 100 * avg(delta_transf), NULL, count(*)::INTEGER
+FROM single GROUP BY objective, student, teachers;

@@ -1,0 +1,11 @@
+-- models: one row per zoo record, with the val top-1 measured from the model's val logits cache.
+-- Placeholders (gkt/db/build.py): records = the zoo/<model>.json records (the fields of
+-- gkt.zoo.record.ModelRecord); val_cache_metadata = the key/value metadata of logits/val/*.parquet.
+WITH rec AS (SELECT * FROM {{records}}),
+cache AS (
+    SELECT regexp_extract(file_name, '([^/]+)\.parquet$', 1) AS name, TRY_CAST(decode(value) AS DOUBLE) AS logits_top1
+    FROM {{val_cache_metadata}} WHERE decode(key) = 'top1')
+SELECT rec.name, rec.arch, rec.source, rec.family, rec.arch_family, rec.params, rec.params / 1e6 AS params_m,
+       rec.num_classes, rec.dataset, rec.weights_hash, rec.top1, cache.logits_top1, rec.kwargs, rec.recipe,
+       rec.seed, rec.train_seconds, rec.file, rec.source = 'random' AS is_random_init
+FROM rec LEFT JOIN cache USING (name)

@@ -1,0 +1,3 @@
+-- pairs: complementary/pairs.parquet as written.
+-- Placeholder (gkt/db/build.py): files = that file.
+SELECT * FROM {{files}}

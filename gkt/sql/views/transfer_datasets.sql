@@ -1,0 +1,12 @@
+-- transfer_datasets: the final epoch of every transfer run of this results folder (transfer_final)
+-- and of the results folders given to `gkt db --extra-results`, each named by its folder.
+-- Placeholders (gkt/db/build.py): dataset = this results folder's name; extra_metrics = the
+-- transfer/*/*/metrics.parquet files of the extra folders (with their file names).
+SELECT {{dataset}} AS dataset, method, teacher, student, is_multi, delta_acc, delta_transf
+FROM transfer_final
+UNION ALL BY NAME
+SELECT regexp_extract(filename, '([^/]+)/transfer/[^/]+/[^/]+/metrics\.parquet$', 1) AS dataset,
+       method, teacher, student, starts_with(method, 'multi_') AS is_multi,
+       acc_teacher - acc_student AS delta_acc, delta_transf
+FROM {{extra_metrics}}
+QUALIFY row_number() OVER (PARTITION BY filename ORDER BY epoch DESC) = 1
