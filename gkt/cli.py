@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import traceback
 
 from gkt.errors import GktError
 
@@ -27,25 +29,55 @@ STAGES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gkt", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log", metavar="FILE", default=None,
+                        help="write progress, log lines and tracebacks to FILE; the error line also goes to the "
+                             "terminal (what the Snakemake rules use, so a failing job says why where you look)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in STAGES:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def _log_to(path: str):
+    """Send this process's stderr (log lines, progress bars, tracebacks, C-level output) to `path`;
+    returns the terminal's stderr, for the one line a user must see."""
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal = os.fdopen(os.dup(2), "w")
+    with open(path, "w") as f:
+        os.dup2(f.fileno(), 2)
+    return terminal
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    terminal = _log_to(args.log) if args.log else None
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+        if terminal is not None:
+            print(line, file=terminal, flush=True)
+
     try:
         return args.func(args) or 0
     except GktError as e:
-        print(f"gkt: error: {e}", file=sys.stderr)
+        say(f"gkt: error: {e}")
         return 2
+    except Exception as e:
+        if terminal is None:
+            raise
+        traceback.print_exc()
+        say(f"gkt: error: {args.command} failed unexpectedly ({type(e).__name__}: {' '.join(str(e).split())[:300]}); "
+            f"the traceback is in {args.log}")
+        return 1
 
 
 if __name__ == "__main__":

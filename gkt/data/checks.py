@@ -13,12 +13,17 @@ IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tif
 
 
 def class_folders(folder: Path, what: str) -> list[str]:
-    """The class sub-folders of an image-folder split, each checked to hold at least one image."""
+    """The class sub-folders of an image-folder split (`what`: the config key that names it)."""
     if not folder.is_dir():
         raise GktError(f"image folder {folder} does not exist: set {what} to a folder holding one sub-folder per class")
     present = sorted(p.name for p in folder.iterdir() if p.is_dir())
     if not present:
         raise GktError(f"image folder {folder} has no class folders: expected {folder}/<class>/<image>")
+    return present
+
+
+def check_images(folder: Path, present: list[str]) -> None:
+    """Each class folder holds at least one image (stops at the first image found)."""
     empty = [c for c in present
              if not any(f.suffix.lower() in IMG_EXTENSIONS and f.is_file() for f in (folder / c).iterdir())]
     if empty:
@@ -26,7 +31,6 @@ def class_folders(folder: Path, what: str) -> list[str]:
             f"{len(empty)} class folder(s) in {folder} hold no images (e.g. {empty[0]!r}; image files end in "
             f"{', '.join(IMG_EXTENSIONS)}): add their images or remove the empty folders"
         )
-    return present
 
 
 def _image_folders(cfg: dict) -> None:
@@ -42,7 +46,8 @@ def _image_folders(cfg: dict) -> None:
         raise GktError("dataset.root is missing: set it to the folder that holds the split folders")
     for split, sub in splits.items():
         if split not in ffcv:
-            class_folders(Path(cfg["root"]) / sub, f"dataset.root (and dataset.splits.{split})")
+            folder = Path(cfg["root"]) / sub
+            check_images(folder, class_folders(folder, f"dataset.root (and dataset.splits.{split})"))
 
 
 def _nothing(cfg: dict) -> None:

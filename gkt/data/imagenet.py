@@ -20,7 +20,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader, make_dat
 
 from gkt.data.registry import register_dataset
 from gkt.data.base import DatasetSource, stratified_indices
-from gkt.data.checks import class_folders
+from gkt.data.checks import check_images, class_folders
 from gkt.errors import GktError
 
 
@@ -72,6 +72,7 @@ class ImageNetFolder(DatasetSource):
                 f"{len(unknown)} folder(s) in {folder} are not ImageNet synsets (e.g. {unknown[0]!r}): "
                 f"name class folders by WordNet id (n01440764 …) so labels match the models' 1,000 classes"
             )
+        check_images(folder, present)
         samples = make_dataset(
             str(folder), {s: self.synset_to_index[s] for s in present}, extensions=IMG_EXTENSIONS
         )

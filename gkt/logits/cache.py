@@ -95,7 +95,47 @@ def write_logits(path: str | Path, logits: np.ndarray, labels: np.ndarray, meta:
     )
     full = {**meta, "num_classes": num_classes, "top1": float((pred == labels).mean()), "versions": versions()}
     table = table.replace_schema_metadata({k: json.dumps(v) for k, v in full.items()})
-    return write_parquet(table, path)
+    write_parquet(table, path)
+    _stamp(Path(path))  # its logits were checked finite above
+    return Path(path)
+
+
+# Finite logits, checked once per file. The writer checks every value; readers that need only the
+# small columns (pair statistics read 301 caches of 50,000 x 1,000 logits: 30 GB at paper scale)
+# trust a stamp beside the file that records the size and modification time the check saw. A
+# file without a matching stamp (written by another tool, edited, replaced) has its logits column
+# streamed once, row group by row group, before it is used.
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.finite")
+
+
+def _identity(path: Path) -> dict:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _stamp(path: Path) -> None:
+    try:
+        _stamp_path(path).write_text(json.dumps(_identity(path)))
+    except OSError:  # a read-only results folder: the next reader checks again
+        pass
+
+
+def _stamped(path: Path) -> bool:
+    try:
+        return json.loads(_stamp_path(path).read_text()) == _identity(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _check_finite_once(path: Path, pf: pq.ParquetFile) -> None:
+    if _stamped(path):
+        return
+    for i in range(pf.metadata.num_row_groups):
+        values = pf.read_row_group(i, columns=["logits"]).column("logits").combine_chunks().flatten()
+        if not np.isfinite(values.to_numpy(zero_copy_only=False)).all():
+            raise GktError(f"logits cache {path} holds non-finite logits (NaN/inf); delete it and rerun the logits stage")
+    _stamp(path)
 
 
 def _schema_problem(schema: pa.Schema, num_classes: int) -> str | None:
@@ -168,8 +208,12 @@ def read_logits(
         logits = flat.astype(np.float32).reshape(n, int(meta["num_classes"]))
         if not np.isfinite(logits).all():
             raise GktError(f"logits cache {path} holds non-finite logits (NaN/inf); delete it and rerun the logits stage")
-    elif not (np.isfinite(cols["p_label"]).all() and np.isfinite(cols["p_max"]).all()):
-        raise GktError(f"logits cache {path} holds non-finite probabilities (NaN/inf); delete it and rerun the logits stage")
+        _stamp(path)
+    else:
+        if not (np.isfinite(cols["p_label"]).all() and np.isfinite(cols["p_max"]).all()):
+            raise GktError(f"logits cache {path} holds non-finite probabilities (NaN/inf); delete it and rerun the "
+                           f"logits stage")
+        _check_finite_once(path, pf)
     return LogitsFile(logits=logits, meta=meta, **cols)
 
 

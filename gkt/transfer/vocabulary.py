@@ -64,7 +64,8 @@ LOSS_PARAMS: dict[str, dict[str, Param]] = {
             "nce_t": _positive(0.07), "nce_momentum": _unit(0.5), "beta": _unit(0.8)},
 }
 
-# Mean Classifier Learning wraps any loss: `<loss>_mcl` (docs/method.md#mcl).
+# MCL (momentum-based weight interpolation, Stojanovski et al. 2022) wraps any loss: `<loss>_mcl`
+# (docs/method.md#mcl).
 MCL_SUFFIX = "_mcl"
 MCL_PARAMS = {"tau": Param(0.9999, 0, 1, low_open=True, high_open=True), "every": _positive(2, integer=True)}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pickle
 
 import timm
+from safetensors import SafetensorError
 import torch.nn as nn
 
 from gkt.data.base import DatasetSource
@@ -37,7 +38,8 @@ def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | Non
                 spec.arch, pretrained=True if pretrained is None else pretrained,
                 num_classes=dataset.num_classes, pretrained_cfg_overlay=overlay or None, **kwargs,
             )
-        except (FileNotFoundError, OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as e:
+        except (FileNotFoundError, OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError,
+                SafetensorError) as e:
             # A file that passes the first-bytes check may still not hold this architecture's weights.
             detail = " ".join(str(e).split())[:200]
             raise GktError(

@@ -22,7 +22,7 @@ rule pair_list:
     resources:
         **rule_resources(config, "pair_list", mem_mb=1000, runtime=5),
     shell:
-        "gkt pairs --models {params.models:q} {params.control:q} --pairs {params.pairs:q} --out {output} 2> {log}"
+        "gkt --log {log} pairs --models {params.models:q} {params.control:q} --pairs {params.pairs:q} --out {output}"
 
 
 rule complementary:
@@ -43,8 +43,8 @@ rule complementary:
     resources:
         **rule_resources(config, "complementary", mem_mb=4000, runtime=20),
     shell:
-        "gkt complementary --dataset {params.dataset:q} --pair-list {input.pair_list} --logits-dir {params.logits_dir}"
-        " --out-pairs {output.pairs} --out-per-class {output.per_class} 2> {log}"
+        "gkt --log {log} complementary --dataset {params.dataset:q} --pair-list {input.pair_list} --logits-dir {params.logits_dir}"
+        " --out-pairs {output.pairs} --out-per-class {output.per_class}"
 
 
 rule embed_classes:
@@ -60,7 +60,7 @@ rule embed_classes:
     resources:
         **rule_resources(config, "embed_classes", mem_mb=4000, runtime=30),
     shell:
-        "HF_HUB_OFFLINE=1 gkt embed-classes --dataset {params.dataset:q} --threads {threads} --out {output} 2> {log}"
+        "HF_HUB_OFFLINE=1 gkt --log {log} embed-classes --dataset {params.dataset:q} --threads {threads} --out {output}"
 
 
 rule semantic:
@@ -77,7 +77,7 @@ rule semantic:
     resources:
         **rule_resources(config, "semantic", mem_mb=2000, runtime=10),
     shell:
-        "gkt semantic --per-class {input.per_class} --embeddings {input.embeddings} --out {output} 2> {log}"
+        "gkt --log {log} semantic --per-class {input.per_class} --embeddings {input.embeddings} --out {output}"
 
 
 TARGETS += [rules.complementary.output.pairs, rules.semantic.output[0]]

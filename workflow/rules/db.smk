@@ -25,7 +25,7 @@ rule database:
     resources:
         **rule_resources(config, "database", mem_mb=1000, runtime=5),
     shell:
-        "gkt db --results {params.results} --out {output} 2> {log}"
+        "gkt --log {log} db --results {params.results} --out {output}"
 
 
 TARGETS += [DATABASE]

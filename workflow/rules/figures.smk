@@ -21,7 +21,7 @@ rule figures:
     resources:
         **rule_resources(config, "figures", mem_mb=2000, runtime=10),
     shell:
-        "gkt figures --db {input.db} --out-dir {params.out_dir} 2> {log}"
+        "gkt --log {log} figures --db {input.db} --out-dir {params.out_dir}"
 
 
 TARGETS += [rules.figures.output[0]]

@@ -21,9 +21,9 @@ rule logits:
     resources:
         **rule_resources(config, "logits", mem_mb=4000, runtime=20, gpu=0),
     shell:
-        "gkt logits --dataset {params.dataset:q} --model {wildcards.model} --zoo-dir {params.zoo_dir}"
+        "gkt --log {log} logits --dataset {params.dataset:q} --model {wildcards.model} --zoo-dir {params.zoo_dir}"
         " --split {wildcards.split} --out {output} --batch-size {params.batch_size}"
-        " --workers {params.workers} --threads {threads} 2> {log}"
+        " --workers {params.workers} --threads {threads}"
 
 
 TARGETS += expand(f"{RESULTS}/logits/val/{{model}}.parquet", model=MODELS)

@@ -45,9 +45,9 @@ rule transfer:
     resources:
         **TRANSFER_RESOURCES,
     shell:
-        "gkt transfer --dataset {params.dataset:q} --zoo-dir {params.zoo_dir} --logits-dir {params.logits_dir}"
+        "gkt --log {log} transfer --dataset {params.dataset:q} --zoo-dir {params.zoo_dir} --logits-dir {params.logits_dir}"
         " --method {wildcards.method} --teacher {wildcards.teacher} --student {wildcards.student}"
-        " --settings {params.settings:q} --out {params.out:q} --threads {threads} 2> {log}"
+        " --settings {params.settings:q} --out {params.out:q} --threads {threads}"
 
 
 rule transfer_multi:
@@ -76,10 +76,10 @@ rule transfer_multi:
     resources:
         **TRANSFER_RESOURCES,
     shell:
-        "gkt transfer-multi --mode {wildcards.mode} --dataset {params.dataset:q} --zoo-dir {params.zoo_dir}"
+        "gkt --log {log} transfer-multi --mode {wildcards.mode} --dataset {params.dataset:q} --zoo-dir {params.zoo_dir}"
         " --logits-dir {params.logits_dir} --method {params.method} --teachers {params.teachers:q}"
         " --student {wildcards.student} --order {params.order} --settings {params.settings:q}"
-        " --out {params.out:q} --threads {threads} 2> {log}"
+        " --out {params.out:q} --threads {threads}"
 
 
 rule transfer_soup:
@@ -109,10 +109,10 @@ rule transfer_soup:
     resources:
         **TRANSFER_RESOURCES,
     shell:
-        "gkt transfer-multi --mode soup --dataset {params.dataset:q} --zoo-dir {params.zoo_dir}"
+        "gkt --log {log} transfer-multi --mode soup --dataset {params.dataset:q} --zoo-dir {params.zoo_dir}"
         " --logits-dir {params.logits_dir} --method {params.method} --teachers {params.teachers:q}"
         " --student {wildcards.student} --holdout {params.holdout} --settings {params.settings:q}"
-        " --out {params.out:q} --out-greedy {params.greedy:q} --threads {threads} 2> {log}"
+        " --out {params.out:q} --out-greedy {params.greedy:q} --threads {threads}"
 
 
 # Every run's metrics.parquet: the database and figures are rebuilt when one changes.

@@ -16,8 +16,8 @@ rule zoo_model:
     resources:
         **rule_resources(config, "zoo_model", mem_mb=4000, runtime=30),
     shell:
-        "gkt zoo-model --dataset {params.dataset:q} --model {params.model:q}"
-        " --zoo-dir {params.zoo_dir} --threads {threads} 2> {log}"
+        "gkt --log {log} zoo-model --dataset {params.dataset:q} --model {params.model:q}"
+        " --zoo-dir {params.zoo_dir} --threads {threads}"
 
 
 TARGETS += expand(f"{ZOO_DIR}/{{model}}.json", model=MODELS)
