@@ -1,11 +1,11 @@
 """Benchmark: images/s of logit caching against a model's forward-only throughput.
 
 For each model, at the same batch size on the same device:
-  * caching: gkt's real `predict_logits` path, the dataset split through the model's own timm
+  * caching: gkt's real `predict_dataset` path, the dataset split through the model's own timm
     transform and a DataLoader (decode + transform + transfer + forward), over --limit images,
     median of --repeats passes after a one-batch warm-up;
   * forward-only: the model on a random tensor already on the device (same autocast / channels-last
-    as predict_logits), median batch time of --batches batches after one warm-up batch.
+    as predict_dataset), median batch time of --batches batches after one warm-up batch.
 Medians, because a shared machine's other jobs make single timings swing by 2x.
 Their ratio says whether caching is bound by the input pipeline (raise --workers, or use an ffcv
 .beton for ImageNet) or by the model.
@@ -35,7 +35,7 @@ import yaml
 
 from gkt.config import json_or_file
 from gkt.device import autocast, setup_torch
-from gkt.logits.infer import predict_logits
+from gkt.inference import predict_dataset
 from gkt.zoo.build import create_model
 from gkt.zoo.spec import ModelSpec
 from gkt.zoo.transforms import data_config, model_transform
@@ -84,18 +84,18 @@ def forward_only(model, device, batch_size: int, batches: int) -> float:
 
 def caching(model, dataset, split: str, device, batch_size: int, workers: int, limit: int,
             repeats: int) -> tuple[float, int]:
-    """images/s of gkt's predict_logits over the first `limit` images of the split: median of
+    """images/s of gkt's predict_dataset over the first `limit` images of the split: median of
     `repeats` passes after a one-batch warm-up."""
     data = dataset.split(split, model_transform(model))
     n = min(limit, len(data))
-    predict_logits(model, torch.utils.data.Subset(data, range(min(batch_size, n))), device, batch_size, workers)
+    predict_dataset(model, torch.utils.data.Subset(data, range(min(batch_size, n))), device, batch_size, workers)
     subset = torch.utils.data.Subset(data, range(n))
     rates = []
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        logits = predict_logits(model, subset, device, batch_size, workers)
+        logits = predict_dataset(model, subset, device, batch_size, workers)
         rates.append(n / (time.perf_counter() - start))
         assert logits.shape[0] == n
     return statistics.median(rates), n

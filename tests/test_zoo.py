@@ -7,7 +7,7 @@ import timm
 import torch
 
 from gkt.errors import GktError
-from gkt.logits.infer import predict_logits
+from gkt.inference import predict_dataset
 from gkt.zoo.build import create_model
 from gkt.zoo.families import arch_family, family
 from gkt.zoo.spec import ModelSpec
@@ -30,7 +30,7 @@ def test_training_a_tiny_zoo_model_round_trips(mnist, tmp_path):
     loaded, rec = load_model("tiny", tmp_path, mnist)
     assert rec.weights_hash == record.weights_hash
     val = mnist.split("val", model_transform(loaded))
-    logits = predict_logits(loaded, val, CPU)
+    logits = predict_dataset(loaded, val, CPU)
     assert float((logits.argmax(1) == mnist.labels("val")).mean()) == pytest.approx(saved["top1"])
 
 

@@ -9,7 +9,7 @@ import torch
 
 from gkt.data.base import DatasetSource
 from gkt.logits.cache import write_logits
-from gkt.logits.infer import predict_logits
+from gkt.inference import predict_dataset
 from gkt.zoo.store import load_model
 from gkt.zoo.transforms import data_config, model_transform
 
@@ -24,7 +24,7 @@ def cache_logits(
     model, record = load_model(name, zoo_dir, dataset)
     data = dataset.split(split, model_transform(model))
     start = time.perf_counter()
-    logits = predict_logits(model, data, device, batch_size, workers, desc=f"{name} {split}")
+    logits = predict_dataset(model, data, device, batch_size, workers, desc=f"{name} {split}")
     seconds = time.perf_counter() - start
     labels = dataset.labels(split)
     meta = dict(

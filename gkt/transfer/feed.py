@@ -81,7 +81,7 @@ class Batches:
     """Iterate (views, labels, index) batches of a `Views` set in a given sample order."""
 
     def __init__(self, views: Views, batch_size: int, workers: int = 0, desc: str = "views"):
-        self.views, self.batch_size, self.workers = views, batch_size, workers
+        self.views, self.batch_size, self.workers, self.desc = views, batch_size, workers, desc
         self.labels = views.labels
         self.tensors: tuple[torch.Tensor, ...] | None = None
         if not views.random_views:

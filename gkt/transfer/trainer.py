@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import safetensors.torch
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from gkt.device import autocast
+from gkt.inference import predict as run_model
 from gkt.errors import GktError
 from gkt.io import atomic_path
 from gkt.transfer.feed import Batches, Targets, Views, distinct, features_and_logits
@@ -102,15 +102,9 @@ def seed_epoch(seed: int, epoch: int) -> int:
     return s
 
 
-@torch.no_grad()
 def predict(model: nn.Module, batches: Batches, device: torch.device) -> np.ndarray:
-    """float32 logits [n, C] of a single-view set, in set order."""
-    model.eval()
-    out = []
-    for views, _, _ in batches():
-        with autocast(device):
-            out.append(model(views[0].to(device, non_blocking=True)).float().cpu())
-    return torch.cat(out).numpy()
+    """float32 logits [n, C] of a single-view set, in set order (gkt.inference's loop)."""
+    return run_model(model, (views[0] for views, _, _ in batches()), device, batches.desc)
 
 
 class Trainer:
@@ -395,7 +389,7 @@ def write_outputs(out_dir: Path, model: nn.Module, val_logits: np.ndarray, label
                   reference: Reference, num_classes: int, keys: dict, logits_meta: dict) -> None:
     """The final results of a run: per_class.parquet, logits.parquet, student.safetensors."""
     from gkt.logits.cache import write_logits
-    from gkt.zoo.store import weights_hash
+    from gkt.zoo.store import save_weights, weights_hash
 
     out_dir = Path(out_dir)
     pred = val_logits.argmax(1)
@@ -406,8 +400,3 @@ def write_outputs(out_dir: Path, model: nn.Module, val_logits: np.ndarray, label
     write_logits(out_dir / "logits.parquet", val_logits, labels, meta)
     save_weights(model, out_dir / "student.safetensors")
     log.info("transfer outputs (metrics, per_class, logits, student weights) written to %s", out_dir)
-
-
-def save_weights(model: nn.Module, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        safetensors.torch.save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))

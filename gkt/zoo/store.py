@@ -34,12 +34,16 @@ def record_path(zoo_dir: str | Path, name: str) -> Path:
     return Path(zoo_dir) / f"{name}.json"
 
 
+def save_weights(model: nn.Module, path: str | Path) -> Path:
+    """A model's state dict as safetensors, atomically: zoo models and transferred students alike."""
+    with atomic_path(path) as tmp:
+        safetensors.torch.save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    return Path(path)
+
+
 def save_model(model: nn.Module, record: ModelRecord, zoo_dir: str | Path) -> Path:
     if record.source in ("train", "random"):
-        with atomic_path(weights_path(zoo_dir, record.name)) as tmp:
-            safetensors.torch.save_file(
-                {k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp)
-            )
+        save_weights(model, weights_path(zoo_dir, record.name))
     return write_json(asdict(record), record_path(zoo_dir, record.name))
 
 

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from gkt.data.base import DatasetSource
 from gkt.errors import GktError
-from gkt.logits.infer import predict_logits, top1
+from gkt.inference import predict_dataset, top1
 from gkt.zoo.build import create_model
 from gkt.zoo.families import arch_family, family
 from gkt.zoo.results_table import timm_top1
@@ -79,7 +79,7 @@ def make_zoo_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device
     params = sum(p.numel() for p in model.parameters())
     if spec.source in ("train", "random"):
         val = dataset.split("val", model_transform(model))
-        acc = top1(predict_logits(model, val, device, desc=f"{spec.name} val"), dataset.labels("val"))
+        acc = top1(predict_dataset(model, val, device, desc=f"{spec.name} val"), dataset.labels("val"))
         log.info("%s: val top-1 %.4f after %.1f s", spec.name, acc, seconds)
     elif getattr(dataset, "timm_results", None):
         # Pretrained models: timm's own results table when configured (dataset.timm_results);
