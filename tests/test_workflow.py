@@ -2,7 +2,7 @@
 import pyarrow.parquet as pq
 import yaml
 
-from gkt.db.build import connect
+from gkt.db.read import connect
 from gkt.logits.cache import read_logits
 from tests.helpers import REPO, snakemake
 

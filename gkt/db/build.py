@@ -40,7 +40,6 @@ import pyarrow as pa
 
 from gkt.db.docs import TABLES, VIEWS
 from gkt.db.read import DB_NAME, first_line, load_sql, sql_literal
-from gkt.db.read import connect  # noqa: F401  (tests/test_workflow.py imports it from here)
 from gkt.errors import GktError
 from gkt.io import atomic_path
 
