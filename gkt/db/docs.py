@@ -23,6 +23,7 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
             "logits_top1": "val top-1 accuracy measured from the val logits cache (NULL without a cache)",
             "kwargs": "timm create_model kwargs (JSON)", "recipe": "training recipe (JSON)", "seed": "seed",
             "train_seconds": "training time in seconds", "file": "weights file for source=file",
+            "train_samples": "samples key (ids and labels) of the train split the model was trained on; NULL if not trained here",
             "is_random_init": "true for randomly initialised (control) models",
         },
     ),

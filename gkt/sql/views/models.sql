@@ -7,5 +7,5 @@ cache AS (
     FROM {{val_cache_metadata}} WHERE decode(key) = 'top1')
 SELECT rec.name, rec.arch, rec.source, rec.family, rec.arch_family, rec.params, rec.params / 1e6 AS params_m,
        rec.num_classes, rec.dataset, rec.weights_hash, rec.top1, cache.logits_top1, rec.kwargs, rec.recipe,
-       rec.seed, rec.train_seconds, rec.file, rec.source = 'random' AS is_random_init
+       rec.seed, rec.train_seconds, rec.file, rec.train_samples, rec.source = 'random' AS is_random_init
 FROM rec LEFT JOIN cache USING (name)
