@@ -1,7 +1,7 @@
 """Multi-teacher transfer, job expansion and the CLI: pure helpers on tensors, then one tiny zoo end to end."""
 import math
 
-import pandas as pd
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -80,7 +80,7 @@ def test_job_expansion():
     assert (soup.mode, soup.teachers, soup.loss) == ("soup", ["b", "c"], "kl_dp")
     with pytest.raises(GktError, match="not in the zoo"):
         explicit_jobs(transfer, ["a", "b"])
-    pairs = pd.DataFrame({"teacher": ["a", "b", "c", "ctl", "c"], "student": ["b", "a", "a", "a", "b"],
+    pairs = pl.DataFrame({"teacher": ["a", "b", "c", "ctl", "c"], "student": ["b", "a", "a", "a", "b"],
                           "rho_pos": [0.2, 0.05, 0.3, 0.5, 0.15], "teacher_is_control": [False] * 3 + [True, False]})
     assert draw_pairs(pairs, 5, 0.1) == [("a", "b"), ("c", "a"), ("c", "b")]  # fewer than n: all of them
     planned = planned_jobs(transfer, pairs, ["a", "b", "c", "ctl"])

@@ -100,11 +100,11 @@ def run_multi(args) -> None:
 
 
 def run_plan(args) -> None:
-    import pandas as pd
+    import polars as pl
 
     from gkt.io import write_json
     from gkt.transfer.jobs import planned_jobs
 
-    jobs = planned_jobs(args.transfer, pd.read_parquet(args.pairs), args.models)
+    jobs = planned_jobs(args.transfer, pl.read_parquet(args.pairs), args.models)
     write_json([{"method": j.method, "teacher": j.teacher, "student": j.student} for j in jobs], args.out)
     log.info("%d planned transfer jobs written to %s", len(jobs), args.out)

@@ -126,24 +126,34 @@ def random_runs(transfer: dict) -> list[dict]:
     return [run for run in transfer.get("runs", []) if "random" in run]
 
 
-def draw_pairs(pairs: "pandas.DataFrame", n: int, min_rho_pos: float, seed: int = 0,  # noqa: F821
+def draw_pairs(pairs: "polars.DataFrame", n: int, min_rho_pos: float, seed: int = 0,  # noqa: F821
                students: list[str] | None = None, teachers: list[str] | None = None) -> list[tuple[str, str]]:
-    """n seeded (teacher, student) pairs with ρ_pos >= min_rho_pos, never the control teacher."""
-    ok = (pairs["rho_pos"] >= min_rho_pos) & ~pairs["teacher_is_control"] & (pairs["teacher"] != pairs["student"])
+    """n seeded (teacher, student) pairs with ρ_pos >= min_rho_pos, never the control teacher.
+
+    The candidates are sorted by (teacher, student) and the seeded numpy generator picks their
+    positions, so a seed always draws the same pairs. A NaN or null ρ_pos is never drawn.
+    """
+    import polars as pl
+
+    ok = (
+        (pl.col("rho_pos").fill_nan(None) >= min_rho_pos)
+        & ~pl.col("teacher_is_control")
+        & (pl.col("teacher") != pl.col("student"))
+    )
     if students:
-        ok &= pairs["student"].isin(students)
+        ok &= pl.col("student").is_in(students)
     if teachers:
-        ok &= pairs["teacher"].isin(teachers)
-    cand = pairs.loc[ok, ["teacher", "student"]].sort_values(["teacher", "student"]).to_numpy()
+        ok &= pl.col("teacher").is_in(teachers)
+    cand = pairs.filter(ok).select("teacher", "student").sort("teacher", "student").rows()
     if len(cand) < n:
         log.warning("only %d pairs have rho_pos >= %g; using all of them instead of %d", len(cand), min_rho_pos, n)
         n = len(cand)
     pick = np.sort(np.random.default_rng(seed).choice(len(cand), size=n, replace=False))
-    return [(str(t), str(s)) for t, s in cand[pick]]
+    return [(str(cand[i][0]), str(cand[i][1])) for i in pick]
 
 
-def planned_jobs(transfer: dict, pairs: "pandas.DataFrame", models: list[str]) -> list[Job]:  # noqa: F821
-    """The random runs' jobs, drawn from the pair statistics."""
+def planned_jobs(transfer: dict, pairs: "polars.DataFrame", models: list[str]) -> list[Job]:  # noqa: F821
+    """The random runs' jobs, drawn from the pair statistics (a polars frame of pairs.parquet)."""
     jobs = []
     for i, run in enumerate(random_runs(transfer)):
         spec = dict(run["random"])

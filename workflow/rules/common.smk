@@ -1,9 +1,15 @@
-# Shared names of every rule file; the helpers behind them live in gkt.workflow.
+# Shared names of every rule file, included first; the helpers behind them live in gkt.workflow.
+# It defines, for every later file, the names DS, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, CONTROL,
+# DATASET_JSON, GKT_ENV and TARGETS (each rule file adds to it); the transfer section's TRANSFER,
+# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS and TRANSFER_OUTPUTS (transfer.smk adds to it); the
+# modules dataclasses, json and os; and the input functions transfer_config, transfer_files,
+# transfer_inputs, multi_job, planned_transfer_files, planned_transfer_metrics, transfer_outputs
+# and database_inputs. No name used here or in a rule file comes from a file included after it.
 import dataclasses
 import json
 import os
 
-from gkt.transfer.jobs import Job
+from gkt.transfer.jobs import Job, explicit_jobs
 from gkt.transfer.settings import resolve
 from gkt.workflow import as_json, model_fragment, rule_resources, rule_threads
 
@@ -11,6 +17,7 @@ from gkt.workflow import as_json, model_fragment, rule_resources, rule_threads
 DS = config.get("name", config["dataset"]["name"])
 RESULTS = f"results/{DS}"
 ZOO_DIR = f"{RESULTS}/zoo"
+LOGITS_DIR = f"{RESULTS}/logits"
 MODELS = [m["name"] for m in config["zoo"]]
 CONTROL = config.get("control")
 DATASET_JSON = as_json(config["dataset"])
@@ -22,9 +29,17 @@ GKT_ENV = "../envs/gkt.yaml"
 TARGETS = []
 
 
-# Helpers of the rule files (Snakemake keeps functions out of files with rules). They read the names
-# each rule file defines (TRANSFER, TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, TRANSFER_OUTPUTS)
-# when they are called, after all files are included.
+# The config's `transfer:` section (gkt/transfer/jobs.py): its explicit jobs by path, and every
+# run's metrics.parquet (entries may be input functions of the transfer_plan checkpoint), to which
+# transfer.smk adds.
+TRANSFER = config.get("transfer") or {}
+TRANSFER_DIR = f"{RESULTS}/transfer"
+TRANSFER_FILES = ("metrics.parquet", "per_class.parquet", "logits.parquet", "student.safetensors")
+TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
+TRANSFER_OUTPUTS = []
+
+
+# Helpers of the rule files (Snakemake keeps functions out of files with rules).
 
 
 def transfer_config(method):
@@ -35,12 +50,19 @@ def transfer_files(path):
     return [f"{TRANSFER_DIR}/{path}/{name}" for name in TRANSFER_FILES]
 
 
-def transfer_inputs(method, models):
-    """Zoo records and val caches of every model; train caches too when targets are cached."""
-    cfg = transfer_config(method)
-    files = [f"{ZOO_DIR}/{m}.json" for m in models] + [f"{RESULTS}/logits/val/{m}.parquet" for m in models]
-    if cfg.targets == "cached":
-        files += [f"{RESULTS}/logits/train/{m}.parquet" for m in models]
+def transfer_inputs(method, teachers, student):
+    """Named inputs (for unpack): zoo records and val caches of the student and the teachers, train
+    caches of all of them when targets are cached. The rules read the zoo and logits folders from
+    `student_record` and `student_val`."""
+    models = [*teachers, student]
+    files = {
+        "student_record": f"{ZOO_DIR}/{student}.json",
+        "teacher_records": [f"{ZOO_DIR}/{m}.json" for m in teachers],
+        "student_val": f"{LOGITS_DIR}/val/{student}.parquet",
+        "teacher_val": [f"{LOGITS_DIR}/val/{m}.parquet" for m in teachers],
+    }
+    if transfer_config(method).targets == "cached":
+        files["train"] = [f"{LOGITS_DIR}/train/{m}.parquet" for m in models]
     return files
 
 
@@ -53,7 +75,7 @@ def multi_job(w, mode=None):
 
 def planned_transfer_files(wildcards):
     """The random runs' results, known once the checkpoint has drawn the pairs."""
-    with open(checkpoints.transfer_plan.get().output[0]) as f:
+    with open(checkpoints.transfer_plan.get().output.plan) as f:
         return [p for job in json.load(f) for p in transfer_files(Job(**job).path)]
 
 
@@ -77,7 +99,7 @@ def database_inputs(wildcards):
     ]
     return (
         [f"{ZOO_DIR}/{m}.json" for m in MODELS]
-        + [f"{RESULTS}/logits/val/{m}.parquet" for m in MODELS]
+        + [f"{LOGITS_DIR}/val/{m}.parquet" for m in MODELS]
         + complementary
         + transfer_outputs(wildcards)
     )

@@ -1,6 +1,6 @@
 # Paper §3: complementary knowledge between (teacher, student) pairs of zoo models
 # (docs/method.md#complementary-knowledge).
-# Names from common.smk: RESULTS, MODELS (control included), CONTROL, DATASET_JSON, GKT_ENV, TARGETS.
+# Names from common.smk: RESULTS, LOGITS_DIR, MODELS (control included), CONTROL, DATASET_JSON, GKT_ENV, TARGETS.
 #
 # The statistics depend only on the pair list and the val logits caches: adding a model reruns
 # `complementary` over all pairs (seconds even at ImageNet scale), never any inference.
@@ -9,7 +9,7 @@ COMPLEMENTARY = f"{RESULTS}/complementary"
 
 rule pair_list:
     output:
-        f"{COMPLEMENTARY}/pair_list.parquet",
+        pair_list=f"{COMPLEMENTARY}/pair_list.parquet",
     params:
         models=MODELS,
         control=["--control", CONTROL] if CONTROL else [],
@@ -27,8 +27,8 @@ rule pair_list:
 
 rule complementary:
     input:
-        pair_list=rules.pair_list.output[0],
-        logits=expand(f"{RESULTS}/logits/val/{{model}}.parquet", model=MODELS),
+        pair_list=rules.pair_list.output.pair_list,
+        logits=expand(f"{LOGITS_DIR}/val/{{model}}.parquet", model=MODELS),
     output:
         pairs=f"{COMPLEMENTARY}/pairs.parquet",
         per_class=f"{COMPLEMENTARY}/per_class.parquet",
@@ -49,7 +49,7 @@ rule complementary:
 
 rule embed_classes:
     output:
-        f"{COMPLEMENTARY}/class_embeddings.parquet",
+        embeddings=f"{COMPLEMENTARY}/class_embeddings.parquet",
     params:
         dataset=DATASET_JSON,
     conda:
@@ -66,9 +66,9 @@ rule embed_classes:
 rule semantic:
     input:
         per_class=rules.complementary.output.per_class,
-        embeddings=rules.embed_classes.output[0],
+        embeddings=rules.embed_classes.output.embeddings,
     output:
-        f"{COMPLEMENTARY}/semantic.parquet",
+        semantic=f"{COMPLEMENTARY}/semantic.parquet",
     conda:
         GKT_ENV
     log:
@@ -80,4 +80,4 @@ rule semantic:
         "gkt --log {log} semantic --per-class {input.per_class} --embeddings {input.embeddings} --out {output}"
 
 
-TARGETS += [rules.complementary.output.pairs, rules.semantic.output[0]]
+TARGETS += [rules.complementary.output.pairs, rules.semantic.output.semantic]

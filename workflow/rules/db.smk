@@ -3,9 +3,9 @@
 #
 # The database holds only views (read_parquet / read_json over the files), so it is rebuilt in a
 # second whenever an output it reads changes; views of stages that have not run yet are empty.
-# Include after complementary.smk and transfer.smk: the transfer rule file defines TRANSFER_OUTPUTS
-# (the runs' metrics.parquet paths; entries may be input functions of a checkpoint). Looked up when
-# the DAG is built, so this file works with and without the transfer stage.
+# Its inputs come from common.smk's database_inputs, which reads TRANSFER_OUTPUTS (defined in
+# common.smk, filled by transfer.smk: the runs' metrics.parquet paths; entries may be input functions
+# of a checkpoint) when the DAG is built, so this file works with and without the transfer stage.
 DATABASE = f"{RESULTS}/gkt.duckdb"
 
 
@@ -13,9 +13,9 @@ rule database:
     input:
         database_inputs,
     output:
-        DATABASE,
+        db=DATABASE,
     params:
-        results=lambda w, output: os.path.dirname(output[0]),
+        results=lambda w, output: os.path.dirname(output.db),
     localrule: True
     conda:
         GKT_ENV

@@ -9,9 +9,9 @@ rule figures:
         db=DATABASE,
         transfer=transfer_outputs,
     output:
-        f"{FIGURES_DIR}/index.html",
+        index=f"{FIGURES_DIR}/index.html",
     params:
-        out_dir=lambda w, output: os.path.dirname(output[0]),
+        out_dir=lambda w, output: os.path.dirname(output.index),
     localrule: True
     conda:
         GKT_ENV
@@ -24,4 +24,4 @@ rule figures:
         "gkt --log {log} figures --db {input.db} --out-dir {params.out_dir}"
 
 
-TARGETS += [rules.figures.output[0]]
+TARGETS += [rules.figures.output.index]

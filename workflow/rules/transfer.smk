@@ -1,7 +1,9 @@
 # Paper §4–5: knowledge transfer between zoo models (docs/method.md#transfer-methods to #transfer-protocol).
-# From the Snakefile / common.smk: config, DS, RESULTS, ZOO_DIR, MODELS, DATASET_JSON, TARGETS,
-# as_json, rule_resources, rule_threads, and the transfer helpers (transfer_config, transfer_files,
-# transfer_inputs, multi_job, planned_transfer_files).
+# From the Snakefile / common.smk: config, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, DATASET_JSON,
+# GKT_ENV, TARGETS, as_json, rule_resources, rule_threads, the transfer section's names (TRANSFER,
+# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, TRANSFER_OUTPUTS) and the transfer helpers
+# (transfer_config, transfer_files, transfer_inputs, multi_job, planned_transfer_files,
+# planned_transfer_metrics).
 #
 # One job per (method, pair) in results/<ds>/transfer/<method>/<teacher>__<student>/, one per
 # multi-teacher run in transfer/multi_<mode>/<t1+t2+...>__<student>/ (the greedy soup is written by
@@ -9,12 +11,8 @@
 # (gkt/transfer/jobs.py). Runs drawn at random from pairs above a ρ_pos threshold depend on the pair
 # statistics, so they are planned in the checkpoint `transfer_plan`; explicit runs need no checkpoint.
 from gkt.transfer import vocabulary as vocab
-from gkt.transfer.jobs import explicit_jobs, random_runs
+from gkt.transfer.jobs import random_runs
 
-TRANSFER = config.get("transfer") or {}
-TRANSFER_DIR = f"{RESULTS}/transfer"
-TRANSFER_FILES = ("metrics.parquet", "per_class.parquet", "logits.parquet", "student.safetensors")
-TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
 MODEL_RE = vocab.MODEL_RE
 MULTI_TEACHERS_RE = rf"{MODEL_RE}(?:\+{MODEL_RE})+"
 
@@ -24,19 +22,19 @@ TRANSFER_RESOURCES = rule_resources(config, "transfer", mem_mb=4000, runtime=60,
 
 rule transfer:
     input:
-        lambda w: transfer_inputs(w.method, [w.teacher, w.student]),
+        unpack(lambda w: transfer_inputs(w.method, [w.teacher], w.student)),
     output:
-        [f"{TRANSFER_DIR}/{{method}}/{{teacher}}__{{student}}/{name}" for name in TRANSFER_FILES],
+        **{name.split(".")[0]: f"{TRANSFER_DIR}/{{method}}/{{teacher}}__{{student}}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
         method=vocab.SINGLE_METHOD_RE,
         teacher=MODEL_RE,
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
-        zoo_dir=lambda w, input: os.path.dirname(input[0]),
-        logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input[-1])),
+        zoo_dir=lambda w, input: os.path.dirname(input.student_record),
+        logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
         settings=lambda w: as_json(dataclasses.asdict(transfer_config(w.method))),
-        out=lambda w, output: os.path.dirname(output[0]),
+        out=lambda w, output: os.path.dirname(output.metrics),
     conda:
         GKT_ENV
     log:
@@ -52,22 +50,22 @@ rule transfer:
 
 rule transfer_multi:
     input:
-        lambda w: transfer_inputs(multi_job(w).loss, [*w.teachers.split("+"), w.student]),
+        unpack(lambda w: transfer_inputs(multi_job(w).loss, w.teachers.split("+"), w.student)),
     output:
-        [f"{TRANSFER_DIR}/multi_{{mode}}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES],
+        **{name.split(".")[0]: f"{TRANSFER_DIR}/multi_{{mode}}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
         mode="|".join(m for m in vocab.MULTI_MODES if m != "soup"),
         teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
-        zoo_dir=lambda w, input: os.path.dirname(input[0]),
-        logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input[-1])),
+        zoo_dir=lambda w, input: os.path.dirname(input.student_record),
+        logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
         method=lambda w: multi_job(w).loss,
         order=lambda w: multi_job(w).order,
         teachers=lambda w: w.teachers.split("+"),
         settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w).loss))),
-        out=lambda w, output: os.path.dirname(output[0]),
+        out=lambda w, output: os.path.dirname(output.metrics),
     conda:
         GKT_ENV
     log:
@@ -84,23 +82,23 @@ rule transfer_multi:
 
 rule transfer_soup:
     input:
-        lambda w: transfer_inputs(multi_job(w, "soup").loss, [*w.teachers.split("+"), w.student]),
+        unpack(lambda w: transfer_inputs(multi_job(w, "soup").loss, w.teachers.split("+"), w.student)),
     output:
-        uniform=[f"{TRANSFER_DIR}/multi_soup/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES],
-        greedy=[f"{TRANSFER_DIR}/{vocab.GREEDY_SOUP}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES],
+        **{f"uniform_{name.split('.')[0]}": f"{TRANSFER_DIR}/multi_soup/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES},
+        **{f"greedy_{name.split('.')[0]}": f"{TRANSFER_DIR}/{vocab.GREEDY_SOUP}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
         teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
-        zoo_dir=lambda w, input: os.path.dirname(input[0]),
-        logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input[-1])),
+        zoo_dir=lambda w, input: os.path.dirname(input.student_record),
+        logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
         method=lambda w: multi_job(w, "soup").loss,
         holdout=lambda w: multi_job(w, "soup").holdout,
         teachers=lambda w: w.teachers.split("+"),
         settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w, "soup").loss))),
-        out=lambda w, output: os.path.dirname(output.uniform[0]),
-        greedy=lambda w, output: os.path.dirname(output.greedy[0]),
+        out=lambda w, output: os.path.dirname(output.uniform_metrics),
+        greedy=lambda w, output: os.path.dirname(output.greedy_metrics),
     conda:
         GKT_ENV
     log:
@@ -116,7 +114,6 @@ rule transfer_soup:
 
 
 # Every run's metrics.parquet: the database and figures are rebuilt when one changes.
-TRANSFER_OUTPUTS = []
 for _job in TRANSFER_JOBS.values():
     for _path in _job.paths:
         TARGETS += transfer_files(_path)
@@ -127,9 +124,9 @@ if random_runs(TRANSFER):
 
     checkpoint transfer_plan:
         input:
-            f"{RESULTS}/complementary/pairs.parquet",
+            pairs=f"{RESULTS}/complementary/pairs.parquet",
         output:
-            f"{TRANSFER_DIR}/plan.json",
+            plan=f"{TRANSFER_DIR}/plan.json",
         params:
             transfer=as_json(TRANSFER),
             models=MODELS,
@@ -138,8 +135,8 @@ if random_runs(TRANSFER):
             mem_mb=1000,
             runtime=5,
         shell:
-            "gkt transfer-plan --transfer {params.transfer:q} --pairs {input:q} --models {params.models:q}"
-            " --out {output:q}"
+            "gkt transfer-plan --transfer {params.transfer:q} --pairs {input.pairs:q} --models {params.models:q}"
+            " --out {output.plan:q}"
 
     TARGETS.append(planned_transfer_files)
     TRANSFER_OUTPUTS.append(planned_transfer_metrics)
