@@ -32,8 +32,8 @@ from gkt.io import atomic_path
 from gkt.transfer import vocabulary as vocab
 from gkt.transfer.losses import build_loss
 from gkt.transfer.metrics import write_metrics
-from gkt.transfer.run import (Inputs, participant, result_meta, run_transfer, split_batches, transfer_indices,
-                              val_preds)
+from gkt.transfer.run import (Inputs, participant, result_meta, run_transfer, split_batches, student_participant,
+                              transfer_indices, val_preds)
 from gkt.transfer.settings import TransferConfig
 from gkt.transfer.trainer import Reference, metrics_row, predict, write_outputs
 from gkt.zoo.store import ModelRecord
@@ -95,7 +95,7 @@ def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teac
     if student in teachers:
         raise GktError(f"teacher {student!r} equals the student: transfer needs different models")
     out_dir = Path(out_dir)
-    s_part, s_rec = participant(inputs, student, "none")
+    s_part, s_rec = student_participant(inputs, student, "none")  # the soups load their weights into it
     preds = {t: val_preds(inputs, *participant(inputs, t, "none")) for t in teachers}
     labels = inputs.dataset.labels("val")
     names = order_teachers({t: float((p == labels).mean()) for t, p in preds.items()}, order) \

@@ -7,6 +7,7 @@ computed by the trainer instead, so a run never depends on the cache for correct
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from pathlib import Path
@@ -36,16 +37,31 @@ class Inputs:
     zoo_dir: Path
     logits_dir: Path | None
     device: torch.device
+    # Zoo models loaded so far, by (name, augmentation): a multi-teacher run loads each model once.
+    loaded: dict = dataclasses.field(default_factory=dict, repr=False)
 
 
 def participant(inputs: Inputs, name: str, augmentation: str, weights: Path | None = None
                 ) -> tuple[Participant, ModelRecord]:
-    """A zoo model (optionally with other weights, e.g. an earlier transfer's result) and its transforms."""
-    model, record = load_model(name, inputs.zoo_dir, inputs.dataset)
+    """A zoo model and its transforms, loaded once per `inputs` and shared (teachers are only run).
+    With `weights` (e.g. an earlier transfer's result), or for a model that will be trained, use
+    `student_participant`, which returns a copy of its own."""
+    key = (name, augmentation)
+    if key not in inputs.loaded:
+        model, record = load_model(name, inputs.zoo_dir, inputs.dataset)
+        train_tf = model_transform(model, is_training=True, augmentation=augmentation) if augmentation != "none" else None
+        inputs.loaded[key] = (Participant(name, model, model_transform(model), train_tf), record)
+    return inputs.loaded[key]
+
+
+def student_participant(inputs: Inputs, name: str, augmentation: str, weights: Path | None = None
+                        ) -> tuple[Participant, ModelRecord]:
+    """A model to train: a copy of the loaded zoo model, with `weights` when given."""
+    shared, record = participant(inputs, name, augmentation)
+    model = copy.deepcopy(shared.model)
     if weights is not None:
         model.load_state_dict(safetensors.torch.load_file(str(weights)))
-    train_tf = model_transform(model, is_training=True, augmentation=augmentation) if augmentation != "none" else None
-    return Participant(name, model, model_transform(model), train_tf), record
+    return dataclasses.replace(shared, model=model), record
 
 
 def transfer_indices(inputs: Inputs, cfg: TransferConfig) -> np.ndarray | None:
@@ -121,7 +137,7 @@ def run_transfer(inputs: Inputs, cfg: TransferConfig, student: str, teachers: li
     if student in teachers:
         raise GktError(f"teacher {student!r} equals the student: transfer needs two different models")
     build_loss(cfg.method, **cfg.loss)  # fail on a bad method before loading any model
-    s, s_rec = participant(inputs, student, cfg.augmentation, student_weights)
+    s, s_rec = student_participant(inputs, student, cfg.augmentation, student_weights)
     loaded = [participant(inputs, t, cfg.augmentation) for t in teachers]
     t_parts, t_recs = [p for p, _ in loaded], [r for _, r in loaded]
     indices = transfer_indices(inputs, cfg)
