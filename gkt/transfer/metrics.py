@@ -20,7 +20,8 @@ METRICS_SCHEMA = pa.schema(
     [pa.field(n, pa.string()) for n in ("method", "objective", "teacher", "student")]
     + [pa.field("epoch", pa.int32())]
     + [pa.field(n, _F) for n in (
-        "acc", "acc_student", "acc_teacher", "delta_transf", "gain", "loss", "rho_pos", "rho_neg",
+        "acc", "acc_student", "acc_teacher", "delta_transf", "gain", "loss", "delta_transf_se", "mcnemar_p",
+        "rho_pos", "rho_neg",
         "delta_rho_pos", "delta_rho_neg", "dp_pos_to_teacher", "dp_neg_to_teacher", "seconds",
         "lr", "temperature", "lam")]
 )
@@ -42,8 +43,8 @@ def flips(student_correct: np.ndarray, teacher_correct: np.ndarray) -> tuple[np.
 
 def transfer_metrics(labels: np.ndarray, pred_initial: np.ndarray, pred_after: np.ndarray,
                      teacher_preds: np.ndarray) -> dict[str, float]:
-    """acc, acc_student, acc_teacher, delta_transf, gain, loss, rho_pos, rho_neg, delta_rho_pos,
-    delta_rho_neg of the student after transfer (`pred_after`) against the initial student."""
+    """acc, acc_student, acc_teacher, delta_transf, gain, loss, delta_transf_se, mcnemar_p, rho_pos,
+    rho_neg, delta_rho_pos, delta_rho_neg of the student after transfer (`pred_after`) against the initial student."""
     labels = np.asarray(labels)
     n = len(labels)
     if n == 0 or not (len(pred_initial) == len(pred_after) == n == np.atleast_2d(teacher_preds).shape[1]):
@@ -64,12 +65,26 @@ def transfer_metrics(labels: np.ndarray, pred_initial: np.ndarray, pred_after: n
         "delta_transf": gain - loss,
         "gain": gain,
         "loss": loss,
+        **significance(np.count_nonzero(c_after & ~c_init), np.count_nonzero(c_init & ~c_after), n),
         "rho_pos": rho_pos,
         "rho_neg": rho_neg,
         "delta_rho_pos": rho_pos - np.count_nonzero(pos_init) / n,
         "delta_rho_neg": rho_neg - np.count_nonzero(neg_init) / n,
     }
     return {k: float(v) for k, v in out.items()}
+
+
+def significance(gained: int, lost: int, n: int) -> dict[str, float]:
+    """How sure a run's Δtransf is (docs/method.md#uncertainty): only the samples that changed carry
+    information. `mcnemar_p`: exact two-sided McNemar test of gained vs lost samples (binomial,
+    p = 1/2, on the gained + lost discordant pairs); `delta_transf_se`: the standard error of the
+    paired difference of proportions, sqrt(gain + loss − (gain − loss)²) / sqrt(n)."""
+    from scipy.stats import binom
+
+    m = gained + lost
+    p = 1.0 if m == 0 else min(1.0, 2.0 * float(binom.cdf(min(gained, lost), m, 0.5)))
+    g, l = gained / n, lost / n
+    return {"delta_transf_se": float(np.sqrt(max(g + l - (g - l) ** 2, 0.0) / n)), "mcnemar_p": p}
 
 
 def per_class_transfer(labels: np.ndarray, pred_initial: np.ndarray, pred_after: np.ndarray,
