@@ -75,7 +75,7 @@ def test_job_expansion():
     jobs = explicit_jobs(transfer, ["a", "b", "c"])
     paths = {j.path for j in jobs}
     assert "kl/b__a" in paths and "kl/a__a" not in paths and len([j for j in jobs if j.method == "kl"]) == 4
-    assert {"multi_sequential/b+c__a", "multi_soup/b+c__a"} <= paths
+    assert {"multi_sequential-kl_dp/b+c__a", "multi_soup-kl_dp/b+c__a"} <= paths
     soup = next(j for j in jobs if j.method == "multi_soup")
     assert (soup.mode, soup.teachers, soup.loss) == ("soup", ["b", "c"], "kl_dp")
     with pytest.raises(GktError, match="not in the zoo"):

@@ -11,7 +11,11 @@ transfer:
   multi:
     - {modes: [sequential, parallel, soup], method: kl_dp, students: [a], teachers: [b, c, d],
        order: ascending, holdout: 0.1}
+    - {modes: [sequential, parallel], method: kl, students: [a], teachers: [b, c, d]}  # beside the kl_dp runs
 ```
+
+Each multi-teacher run writes `transfer/multi_<mode>-<method>/<b+c+d>__<a>/`, so entries that differ only
+in their `method` (Tab. 4's KL+DP and Tab. 9's KL-Dist runs) are separate jobs and folders.
 
 Random runs depend on `complementary/pairs.parquet`, a computed file: the workflow draws them in a
 Snakemake checkpoint (`gkt transfer-plan`), everything else is known when the workflow is parsed.
@@ -34,7 +38,8 @@ log = logging.getLogger(__name__)
 @dataclasses.dataclass(frozen=True)
 class Job:
     """One result directory `transfer/<method>/<teacher>__<student>/`. Multi-teacher jobs have method
-    `multi_<mode>`, teacher = names joined by `+`, and `loss` = the transfer method they run."""
+    `multi_<mode>`, teacher = names joined by `+`, and `loss` = the transfer method they run, which is
+    part of their folder (`multi_<mode>-<loss>/`, gkt.transfer.vocabulary.run_path)."""
 
     method: str
     teacher: str
@@ -45,7 +50,7 @@ class Job:
 
     @property
     def path(self) -> str:
-        return vocab.run_path(self.method, self.teacher, self.student)
+        return vocab.run_path(self.method, self.teacher, self.student, self.loss or None)
 
     @property
     def teachers(self) -> list[str]:
@@ -58,7 +63,7 @@ class Job:
     @property
     def paths(self) -> list[str]:
         """Every run folder the job writes: the soup job writes the greedy soup beside the uniform one."""
-        extra = [vocab.run_path(vocab.GREEDY_SOUP, self.teacher, self.student)] if self.mode == "soup" else []
+        extra = [vocab.run_path(vocab.GREEDY_SOUP, self.teacher, self.student, self.loss)] if self.mode == "soup" else []
         return [self.path, *extra]
 
 

@@ -13,7 +13,9 @@
 
 All metrics compare with the original student and the union of the teachers (`metrics.py`). Runs
 are named by the teachers in the order given (`<t1+t2+...>__<student>`); every metrics row records
-the transfer loss used (`cfg.method`, e.g. kl_dp) as `objective` beside the run's method.
+the transfer loss used (`cfg.method`, e.g. kl_dp) as `objective` beside the run's method, and the
+workflow writes each run to `multi_<mode>-<objective>/` (gkt.transfer.vocabulary.run_path), so runs
+with different losses never share a folder.
 """
 from __future__ import annotations
 
@@ -88,7 +90,8 @@ def _copy(src: Path, dst: Path) -> None:
 
 def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teachers: list[str], out_dir: str | Path,
               order: str = "ascending", holdout: float = 0.1, greedy_dir: str | Path | None = None) -> Path:
-    """Run one multi-teacher transfer; results in `out_dir` (method `multi_<mode>`)."""
+    """Run one multi-teacher transfer; results in `out_dir` (method `multi_<mode>`, objective `cfg.method`;
+    the workflow's folder for it is `vocab.run_path(method, teachers, student, cfg.method)`)."""
     method = vocab.multi_method(mode)
     if len(set(teachers)) != len(teachers) or len(teachers) < 2:
         raise GktError(f"multi-teacher transfer needs two or more distinct teachers, got {teachers}")

@@ -167,23 +167,51 @@ def multi_mode(method: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------- run folders
+# A run folder is `<method folder>/<teacher(s)>__<student>` under results/<name>/transfer. Single-teacher
+# runs: the method folder is the method, which is also the run's objective (its loss). Multi-teacher
+# runs: `multi_<mode>-<objective>` (`multi_sequential-kl_dp`, `multi_soup_greedy-kl`): the method says
+# how the teachers are combined and the objective which loss transfers, so KL-Dist and KL+DP runs of the
+# same teachers and student keep separate folders, and every run stays two levels deep (the database
+# reads transfer/*/*/metrics.parquet). Folders written before the objective was part of the name
+# (`multi_<mode>/...`) still parse, with objective None: their metrics.parquet records it.
+OBJECTIVE_SEP = "-"
 # Model names as the zoo schema allows them, minus the pair separator and a trailing '_'.
 MODEL_RE = r"[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*"
 SINGLE_METHOD_RE = r"(?!multi_)[a-z0-9_]+"
-RUN_RE = re.compile(rf"(?P<method>[a-z0-9_]+)/(?P<teacher>{MODEL_RE}(?:\+{MODEL_RE})*)__(?P<student>{MODEL_RE})")
+OBJECTIVE_RE = r"[a-z0-9_]+"
+RUN_RE = re.compile(rf"(?P<method>[a-z0-9_]+)(?:{OBJECTIVE_SEP}(?P<objective>{OBJECTIVE_RE}))?/"
+                    rf"(?P<teacher>{MODEL_RE}(?:\+{MODEL_RE})*){PAIR_SEP}(?P<student>{MODEL_RE})")
 
 
-def run_path(method: str, teachers: str | list[str], student: str) -> str:
-    """A run's folder relative to `results/<dataset>/transfer`: `<method>/<teacher(s)>__<student>`."""
+def method_folder(method: str, objective: str | None = None) -> str:
+    """The first level of a run folder: the method, and for multi-teacher runs their objective."""
+    if multi_mode(method) is None:
+        if objective not in (None, method):
+            raise GktError(f"single-teacher method {method!r} has objective {objective!r}: its objective is the method")
+        return method
+    if not objective:
+        raise GktError(f"multi-teacher run {method!r} needs its objective (the transfer loss, e.g. kl_dp)")
+    check_method(objective)
+    return f"{method}{OBJECTIVE_SEP}{objective}"
+
+
+def run_path(method: str, teachers: str | list[str], student: str, objective: str | None = None) -> str:
+    """A run's folder relative to `results/<name>/transfer`: `<method folder>/<teacher(s)>__<student>`."""
     teacher = teachers if isinstance(teachers, str) else TEACHER_SEP.join(teachers)
-    return f"{method}/{teacher}{PAIR_SEP}{student}"
+    return f"{method_folder(method, objective)}/{teacher}{PAIR_SEP}{student}"
 
 
 def parse_run_path(path: str) -> dict:
-    """`run_path`'s inverse: {method, teacher, student} of a run folder (trailing parts ignored)."""
+    """`run_path`'s inverse: {method, objective, teacher, student} of a run folder (trailing parts
+    ignored). A single-teacher run's objective is its method; a multi-teacher folder of the layout
+    before objectives were named (`multi_<mode>/...`) has objective None."""
     parts = str(path).replace("\\", "/").strip("/").split("/")
     for i in range(len(parts) - 1):
         m = RUN_RE.fullmatch("/".join(parts[i:i + 2]))
-        if m:
-            return m.groupdict()
-    raise GktError(f"{path} is not a transfer run folder <method>/<teacher>__<student>")
+        if m and (m["objective"] is None or multi_mode(m["method"]) is not None):
+            found = m.groupdict()
+            if multi_mode(found["method"]) is None:
+                found["objective"] = found["method"]
+            return found
+    raise GktError(f"{path} is not a transfer run folder <method>/<teacher>__<student> "
+                   f"(multi-teacher: multi_<mode>{OBJECTIVE_SEP}<objective>/<t1+t2+...>__<student>)")

@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 
+from gkt.transfer import vocabulary as vocab
 from gkt.transfer.jobs import Job, explicit_jobs
 from gkt.transfer.settings import resolve
 from gkt.workflow import as_json, model_fragment, rule_resources, rule_threads
@@ -67,7 +68,8 @@ def transfer_inputs(method, teachers, student):
 
 
 def multi_job(w, mode=None):
-    path = f"multi_{mode or w.mode}/{w.teachers}__{w.student}"
+    """The configured multi-teacher job of a multi_<mode>-<objective>/<teachers>__<student> folder."""
+    path = vocab.run_path(vocab.multi_method(mode or w.mode), w.teachers, w.student, w.objective)
     if path not in TRANSFER_JOBS:
         raise ValueError(f"{path} is not a configured multi-teacher run: add it under transfer.multi")
     return TRANSFER_JOBS[path]

@@ -6,15 +6,21 @@
 # planned_transfer_metrics).
 #
 # One job per (method, pair) in results/<ds>/transfer/<method>/<teacher>__<student>/, one per
-# multi-teacher run in transfer/multi_<mode>/<t1+t2+...>__<student>/ (the greedy soup is written by
-# the soup job to multi_soup_greedy/). The jobs come from the config's `transfer:` section
+# multi-teacher run in transfer/multi_<mode>-<objective>/<t1+t2+...>__<student>/ (objective: the loss;
+# the greedy soup is written by the soup job to multi_soup_greedy-<objective>/; folder format in
+# gkt/transfer/vocabulary.py, run_path). The jobs come from the config's `transfer:` section
 # (gkt/transfer/jobs.py). Runs drawn at random from pairs above a ρ_pos threshold depend on the pair
 # statistics, so they are planned in the checkpoint `transfer_plan`; explicit runs need no checkpoint.
+import glob
+import sys
+
 from gkt.transfer import vocabulary as vocab
 from gkt.transfer.jobs import random_runs
 
 MODEL_RE = vocab.MODEL_RE
 MULTI_TEACHERS_RE = rf"{MODEL_RE}(?:\+{MODEL_RE})+"
+MULTI_DIR = f"{TRANSFER_DIR}/multi_{{mode}}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}"
+GREEDY_DIR = f"{TRANSFER_DIR}/{vocab.GREEDY_SOUP}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}"
 
 
 TRANSFER_RESOURCES = rule_resources(config, "transfer", mem_mb=4000, runtime=60, gpu=TRANSFER.get("gpu", 1))
@@ -52,9 +58,10 @@ rule transfer_multi:
     input:
         unpack(lambda w: transfer_inputs(multi_job(w).loss, w.teachers.split("+"), w.student)),
     output:
-        **{name.split(".")[0]: f"{TRANSFER_DIR}/multi_{{mode}}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES},
+        **{name.split(".")[0]: f"{MULTI_DIR}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
         mode="|".join(m for m in vocab.MULTI_MODES if m != "soup"),
+        objective=vocab.OBJECTIVE_RE,
         teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
@@ -69,7 +76,7 @@ rule transfer_multi:
     conda:
         GKT_ENV
     log:
-        f"{RESULTS}/logs/transfer/multi_{{mode}}/{{teachers}}__{{student}}.log",
+        f"{RESULTS}/logs/transfer/multi_{{mode}}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}.log",
     threads: rule_threads(config, "transfer")
     resources:
         **TRANSFER_RESOURCES,
@@ -84,9 +91,10 @@ rule transfer_soup:
     input:
         unpack(lambda w: transfer_inputs(multi_job(w, "soup").loss, w.teachers.split("+"), w.student)),
     output:
-        **{f"uniform_{name.split('.')[0]}": f"{TRANSFER_DIR}/multi_soup/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES},
-        **{f"greedy_{name.split('.')[0]}": f"{TRANSFER_DIR}/{vocab.GREEDY_SOUP}/{{teachers}}__{{student}}/{name}" for name in TRANSFER_FILES},
+        **{f"uniform_{name.split('.')[0]}": f"{MULTI_DIR}/{name}".replace("{mode}", "soup") for name in TRANSFER_FILES},
+        **{f"greedy_{name.split('.')[0]}": f"{GREEDY_DIR}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
+        objective=vocab.OBJECTIVE_RE,
         teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
@@ -102,7 +110,7 @@ rule transfer_soup:
     conda:
         GKT_ENV
     log:
-        f"{RESULTS}/logs/transfer/multi_soup/{{teachers}}__{{student}}.log",
+        f"{RESULTS}/logs/transfer/multi_soup{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}.log",
     threads: rule_threads(config, "transfer")
     resources:
         **TRANSFER_RESOURCES,
@@ -112,6 +120,18 @@ rule transfer_soup:
         " --student {wildcards.student} --holdout {params.holdout} --settings {params.settings:q}"
         " --out {params.out:q} --out-greedy {params.greedy:q} --threads {threads}"
 
+
+# Multi-teacher folders of the layout before objectives were part of their names (multi_<mode>/):
+# the database still reads them, and prefers a run of the new layout where both exist; the workflow
+# writes its runs to the new folders, so say once which old folders can go.
+_legacy = sorted(d for d in glob.glob(f"{TRANSFER_DIR}/{vocab.MULTI_PREFIX}*/")
+                 if vocab.OBJECTIVE_SEP not in os.path.basename(d.rstrip("/")))
+if _legacy and TRANSFER.get("multi"):
+    sys.stderr.write(
+        f"gkt: note: {', '.join(_legacy)} hold(s) multi-teacher runs of the old layout (no objective in the "
+        f"folder name); this workflow writes them to multi_<mode>{vocab.OBJECTIVE_SEP}<objective>/ and reruns "
+        f"them there. The database reads both and keeps the new run where both exist: delete the old folders "
+        f"once the new runs are done.\n")
 
 # Every run's metrics.parquet: the database and figures are rebuilt when one changes.
 for _job in TRANSFER_JOBS.values():

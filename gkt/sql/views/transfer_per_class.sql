@@ -1,15 +1,14 @@
 -- transfer_per_class: every transfer run's per_class.parquet, its classes ranked by positive flips
 -- (ties by class index), with the flips of the classes ranked before (the top-X % sets).
+-- A run's method, teacher and student are those of its metrics (transfer_metrics, which also leaves
+-- out old-layout multi-teacher folders that a current folder replaces).
 -- Placeholder (gkt/db/build.py): files = transfer/*/*/per_class.parquet (with their file names).
 WITH files AS (
-    SELECT regexp_extract(filename, '([^/]+)/([^/]+)/per_class\.parquet$', ['method', 'pair']) AS p,
-           "class", pos_flips, transferred
+    SELECT regexp_extract(filename, '([^/]+/[^/]+)/per_class\.parquet$', 1) AS run, "class", pos_flips, transferred
     FROM {{files}}),
 raw AS (
-    SELECT p.method || '/' || p.pair AS run, p.method AS method,
-           split_part(p.pair, '__', 1) AS teacher, split_part(p.pair, '__', 2) AS student,
-           "class", pos_flips, transferred
-    FROM files)
+    SELECT run, r.method, r.teacher, r.student, "class", pos_flips, transferred
+    FROM files JOIN (SELECT DISTINCT run, method, teacher, student FROM transfer_metrics) r USING (run))
 SELECT run, method, teacher, student, raw."class", c.class_name, pos_flips, transferred,
        transferred / nullif(pos_flips, 0) AS rate,
        row_number() OVER w AS rank,
