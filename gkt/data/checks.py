@@ -33,6 +33,15 @@ def check_images(folder: Path, present: list[str]) -> None:
         )
 
 
+def folder_classes(cfg: dict) -> list[str]:
+    """The classes of an `imagefolder` data set: the class folders of its train split, sorted."""
+    if "root" not in cfg:
+        raise GktError(f"dataset.root is missing (dataset {cfg.get('name')!r}, type imagefolder): set it to the "
+                       f"folder that holds the split folders; the train split's class folders name the classes")
+    train = cfg.get("splits", {"train": "train", "val": "val"}).get("train", "train")
+    return class_folders(Path(cfg["root"]) / train, "dataset.root (and dataset.splits.train)")
+
+
 def _image_folders(cfg: dict) -> None:
     splits = cfg.get("splits", {"train": "train", "val": "val"})
     ffcv = cfg.get("ffcv") or {}
@@ -50,19 +59,46 @@ def _image_folders(cfg: dict) -> None:
             check_images(folder, class_folders(folder, f"dataset.root (and dataset.splits.{split})"))
 
 
+def _own_classes(cfg: dict) -> None:
+    """An image-folder data set with its own classes: the folders, and every split's classes among the train
+    split's (the labels are positions in that list)."""
+    classes = set(folder_classes(cfg))
+    _image_folders(cfg)
+    for split, sub in cfg.get("splits", {"train": "train", "val": "val"}).items():
+        folder = Path(cfg["root"]) / sub
+        extra = sorted(set(class_folders(folder, f"dataset.splits.{split}")) - classes)
+        if extra:
+            raise GktError(f"{len(extra)} class folder(s) of {folder} are not in the train split (e.g. {extra[0]!r}): "
+                           f"the train split's class folders are the data set's classes; add them there or remove them")
+
+
 def _nothing(cfg: dict) -> None:
     """Embedded data sets ship in wheels: nothing to check before reading them."""
 
 
-CHECKS: dict[str, Callable[[dict], None]] = {"mnist5k": _nothing, "imagenet": _image_folders}
+# One entry per data set type (gkt/data/registry.py registers a reader under the same name).
+CHECKS: dict[str, Callable[[dict], None]] = {
+    "mnist5k": _nothing, "digits": _nothing, "imagenet": _image_folders, "imagefolder": _own_classes,
+}
+
+
+def dataset_type(cfg: dict) -> str | None:
+    """Which reader a `dataset:` mapping asks for: `type`, else its `name` (the embedded data sets and
+    imagenet are named like their type)."""
+    return cfg.get("type", cfg.get("name"))
 
 
 def dataset_problem(cfg: dict) -> str | None:
-    name = cfg.get("name")
-    if name not in CHECKS:
-        return f"unknown dataset {name!r} (config key dataset.name): use one of {', '.join(sorted(CHECKS))}"
+    kind = dataset_type(cfg)
+    if kind not in CHECKS:
+        key = "dataset.type" if "type" in cfg else "dataset.name"
+        return (f"unknown dataset {kind!r} (config key {key}): use one of {', '.join(sorted(CHECKS))}"
+                + ("" if "type" in cfg else ", or give your data set's type under dataset.type "
+                                            "(imagefolder: any folder of class folders)"))
+    if kind == "imagefolder" and not cfg.get("name"):
+        return "dataset.name is missing: an imagefolder data set needs a name (results/<name>, zoo records, caches)"
     try:
-        CHECKS[name](cfg)
+        CHECKS[kind](cfg)
     except GktError as e:
         return str(e)
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from gkt.data.base import DatasetSource
+from gkt.data.checks import dataset_type
 from gkt.errors import GktError
 
 _REGISTRY: dict[str, Callable[[dict], DatasetSource]] = {}
@@ -22,14 +23,14 @@ def list_datasets() -> list[str]:
 
 
 def get_dataset(cfg: dict) -> DatasetSource:
-    """Build the dataset described by a config `dataset:` mapping (`name` plus its options)."""
-    name = cfg.get("name")
-    if name not in _REGISTRY:
-        raise GktError(
-            f"unknown dataset {name!r} (config key dataset.name): use one of {', '.join(list_datasets())}"
-        )
-    return _REGISTRY[name](cfg)
+    """Build the dataset described by a config `dataset:` mapping (`name`, optionally `type`, plus its
+    options; gkt.data.checks.dataset_type)."""
+    kind = dataset_type(cfg)
+    if kind not in _REGISTRY:
+        key = "dataset.type" if "type" in cfg else "dataset.name"
+        raise GktError(f"unknown dataset {kind!r} (config key {key}): use one of {', '.join(list_datasets())}")
+    return _REGISTRY[kind](cfg)
 
 
 # Registration happens on import of each dataset module.
-from gkt.data import imagenet, mnist5k  # noqa: E402,F401
+from gkt.data import digits, imagefolder, imagenet, mnist5k  # noqa: E402,F401
