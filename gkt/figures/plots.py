@@ -10,6 +10,7 @@ import polars as pl
 
 from gkt.figures import style as st
 from gkt.figures.registry import register_figure
+from gkt.figures.summary import success_summary
 
 COMPLEMENTARY = ("pairs", "complementary")
 TRANSFER = ("transfer_final", "transfer")
@@ -73,6 +74,26 @@ def _success_boxes(ax, df, methods, value="success_rate_pct", color_by_group=Tru
     if color_by_group and groups:
         ax.legend(handles=[Patch(color=st.GROUP_COLORS[g], alpha=0.6, label=g) for g in groups],
                   loc="upper left", bbox_to_anchor=(1.0, 1.0), title="method group")
+
+
+def _success_intervals(ax, df, methods):
+    """The paper's statistic (median over students) with its bootstrap interval over students, and
+    the mean over runs, beside each method's box: what a reader compares across methods."""
+    summary = {r["method"]: r for r in success_summary(df).iter_rows(named=True)}
+    for i, m in enumerate(methods):
+        r = summary[m]
+        if not np.isnan(r["success_median_lo"]):
+            ax.errorbar(i + 0.36, r["success_median"], yerr=[[r["success_median"] - r["success_median_lo"]],
+                                                             [r["success_median_hi"] - r["success_median"]]],
+                        fmt="_", color="black", capsize=2.5, lw=1.2, zorder=4,
+                        label="median, 95 % bootstrap interval" if i == 0 else None)
+        ax.scatter(i + 0.36, r["success_mean"], marker="D", s=16, color="white", edgecolor="black", lw=0.8,
+                   zorder=5, label="mean over runs" if i == 0 else None)
+    legend = ax.get_legend()
+    if legend is not None:
+        ax.add_artist(legend)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(1.0, 0.0), fontsize="small")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,7 +221,9 @@ def fig2b(df, ctx):
     "fig4a", label="Fig. 4a", title="Success rate per student, by transfer method",
     caption="For each student, the share of its teachers whose transfer raised its val accuracy (Δtransf > 0); "
             "one box per method over the students (points: students). Colours: distillation (blue), continual "
-            "learning extensions (orange), contrastive distillation (green).",
+            "learning extensions (orange), contrastive distillation (green). Beside each box: the median over "
+            "students (the paper's statistic) with its 95 % bootstrap interval over students, and the mean over runs "
+            "(diamond).",
     finding="Plain KL distillation succeeds for fewer than 40 % of the teachers for most students (32.5 % overall), "
             "XE-KL slightly above 40 %; XE-KL + MCL reaches 80 % and KL-Dist + DP 92.5 %.",
     needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
@@ -209,6 +232,7 @@ def fig4a(df, ctx):
     fig, axes = st.subplots(width=max(4.2, 0.62 * len(methods) + 1.8), height=3.4)
     ax = axes[0, 0]
     _success_boxes(ax, df, methods)
+    _success_intervals(ax, df, methods)
     ax.set_ylim(-4, 104)
     ax.set_ylabel("success rate [% of teachers with Δtransf > 0]")
     n = df.group_by("method").agg(pl.col("teachers").sum())["teachers"]
@@ -531,4 +555,93 @@ def fig11(df, ctx):
         ax.set_ylabel("[% of val samples]")
     axes.ravel()[0].legend(loc="upper left")
     fig.suptitle("Sequential multi-teacher transfer", fontsize=9.5, fontweight="bold")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# gkt's own, beyond the paper: all pairs and the teacher ranking (docs/method.md#teacher-ranking)
+# --------------------------------------------------------------------------------------------------
+RANKING = ("teacher_ranking", "recommend")
+
+
+@register_figure(
+    "zoo_rho_pos", label="Zoo ρ_pos", title="Complementary knowledge of every pair of the zoo",
+    caption="ρ_pos (positive flips of the teacher over the student, in % of the val samples) of every ordered pair "
+            "of zoo models; rows: students, columns: teachers, both ordered by family, then by val accuracy "
+            "(highest first), random-init controls last. Lines separate the families; dots mark the pairs of the "
+            "sampled study (view pairs, the population of Fig. 1).",
+    finding="Not in the paper. Its §3 premise seen whole: every teacher, weaker ones included, holds complementary "
+            "knowledge for every student; columns of strong teachers and rows of weak students are brightest.",
+    needs=[("all_pairs", "all_pairs")], empty="needs the all-pairs statistics (stage all_pairs, view all_pairs)")
+def zoo_rho_pos(df, ctx):
+    order = df.unique("student_pos").sort("student_pos")
+    names, families = order["student"].to_list(), order["student_family"].to_list()
+    teachers = df.unique("teacher_pos").sort("teacher_pos")
+    names += [t for t in teachers["teacher"] if t not in names]  # controls are teachers only in a sampled zoo
+    families += [f for t, f in zip(teachers["teacher"], teachers["teacher_family"]) if t not in order["student"]]
+    index = {m: i for i, m in enumerate(names)}
+    M = len(names)
+    matrix = np.full((M, M), np.nan)
+    matrix[[index[s] for s in df["student"]], [index[t] for t in df["teacher"]]] = df["rho_pos_pct"].to_numpy()
+    size = min(st.PAGE_WIDTH, 2.2 + 0.22 * M)
+    fig, axes = st.subplots(width=size + 1.0, height=size)
+    ax = axes[0, 0]
+    im = ax.imshow(matrix, cmap="viridis", interpolation="nearest", aspect="equal")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=r"$\rho_{pos}$ [% of val samples]")
+    study = df.filter(pl.col("in_study"))
+    if 0 < study.height < df.height and M <= 60:
+        ax.scatter([index[t] for t in study["teacher"]], [index[s] for s in study["student"]], s=3, color="white",
+                   alpha=0.8, lw=0)
+    bounds = [i for i in range(1, M) if families[i] != families[i - 1]]
+    for b in bounds:
+        ax.axhline(b - 0.5, color="white", lw=0.8)
+        ax.axvline(b - 0.5, color="white", lw=0.8)
+    if M <= 40:
+        ax.set_xticks(range(M), names, rotation=90, fontsize=6)
+        ax.set_yticks(range(M), names, fontsize=6)
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+            for label, fam in zip(labels, families):
+                label.set_color(st.family_color(fam))
+    else:  # hundreds of models: one label per family band
+        starts = [0, *bounds]
+        centres = [(a + b - 1) / 2 for a, b in zip(starts, [*bounds, M])]
+        labels = [st.family_label(families[a]) for a in starts]
+        ax.set_xticks(centres, labels, rotation=90)
+        ax.set_yticks(centres, labels)
+    ax.grid(False)
+    ax.set_xlabel("teacher")
+    ax.set_ylabel("student")
+    return fig
+
+
+@register_figure(
+    "ranking_fit", label="Ranking fit", title="Predicted vs. measured KL+DP transfer delta, leave one student out",
+    caption="Each point is one measured KL-Dist + DP run: its transfer delta predicted before transfer from the pair's "
+            "ρ_pos, ρ_neg and DP routing share by a least-squares fit on the other students' runs only, against the "
+            "measured delta, in pp; colour: student; ringed: the teacher ranked first among the student's measured "
+            "teachers. Dashed: predicted = measured.",
+    finding="Not in the paper. A useful ranking orders each student's points from left to right as from bottom to top; "
+            "the spread along the diagonal shows how well the level is predicted too.",
+    needs=[RANKING], empty="needs fitted rankings of students with measured KL+DP runs (stage recommend; too few "
+                           "runs to fit: see the validation table)")
+def ranking_fit(df, ctx):
+    fig, axes = st.subplots(width=5.2, height=3.6)
+    ax = axes[0, 0]
+    students = list(dict.fromkeys(df["student"]))
+    colors = {s: (list(st.FAMILY_COLORS.values()) + st.EXTRA_COLORS)[i % 10] for i, s in enumerate(students)}
+    for s in students:
+        rows = _rows(df, "student", s)
+        ax.scatter(rows["predicted_pp"], rows["measured_pp"], s=22, color=colors[s], edgecolor="white", lw=0.4,
+                   label=s, zorder=3)
+        top = rows.filter(pl.col("is_top"))
+        ax.scatter(top["predicted_pp"], top["measured_pp"], s=70, facecolor="none", edgecolor=colors[s], lw=1.1,
+                   zorder=2)
+    lo = float(min(df["predicted_pp"].min(), df["measured_pp"].min()))
+    hi = float(max(df["predicted_pp"].max(), df["measured_pp"].max()))
+    pad = 0.05 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], ls="--", color=st.NEUTRAL, lw=1)
+    st.zero_line(ax)
+    ax.set_xlabel(r"predicted $\Delta_{transf}$ (fit without the student's runs) [pp]")
+    ax.set_ylabel(r"measured $\Delta_{transf}$ [pp]")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="student", fontsize="small")
     return fig

@@ -47,6 +47,11 @@ class FigureSpec:
     condition_reason: str = ""
 
     @property
+    def paper(self) -> bool:
+        """True for the paper's figures and tables (fig<N>, tab<N>); gkt's own have other ids."""
+        return re.fullmatch(r"(fig|tab)\d+\w*", self.id) is not None
+
+    @property
     def sql_file(self) -> str:
         return f"{self.id}.sql"
 
@@ -116,8 +121,11 @@ def _load() -> None:
 def _order(fid: str) -> tuple:
     import re
 
-    kind, num, sub = re.match(r"(fig|tab)(\d+)(\w*)", fid).groups()
-    return (kind != "fig", int(num), sub)
+    m = re.fullmatch(r"(fig|tab)(\d+)(\w*)", fid)
+    if m is None:  # gkt's own figures and tables (beyond the paper) come after the paper's, by name
+        return (2, 0, fid)
+    kind, num, sub = m.groups()
+    return (int(kind != "fig"), int(num), sub)
 
 
 def list_figures(kind: str | None = None) -> list[FigureSpec]:
@@ -129,6 +137,8 @@ def list_figures(kind: str | None = None) -> list[FigureSpec]:
 def resolve_id(text: str) -> str:
     """'1a', 'fig1a', 'Fig. 1a', 'figure 1a' -> 'fig1a'; 'tab1', 'Tab. 1', 'table1', 't1' -> 'tab1'."""
     _load()
+    if text.strip() in _registry:  # gkt's own ids (e.g. success) as they are
+        return text.strip()
     t = text.strip().lower().replace(" ", "").replace(".", "").replace("_", "")
     for prefix, kind in (("figure", "fig"), ("fig", "fig"), ("table", "tab"), ("tab", "tab"), ("t", "tab"), ("f", "fig")):
         if t.startswith(prefix) and t[len(prefix):][:1].isdigit():

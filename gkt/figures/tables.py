@@ -10,6 +10,7 @@ import polars as pl
 
 from gkt.figures import style as st
 from gkt.figures.registry import register_figure
+from gkt.figures.summary import success_summary
 
 TRANSFER = ("transfer_final", "transfer")
 
@@ -193,4 +194,77 @@ def tab8(df, ctx):
         "teachers": df["teachers"].cast(pl.String),
         **{label: [_pm(m, s) for m, s in zip(df[f"mean_{col}_pct"], df[f"std_{col}_pct"])]
            for label, col in (("Δtransf", "delta_transf"), ("Δρ_pos", "delta_rho_pos"), ("Δρ_neg", "delta_rho_neg"))},
+    })
+
+
+def _ci(point, lo, hi, digits=1, sign=False) -> str:
+    """`point [lo, hi]`, or the point alone when there is no interval (a single student)."""
+    if _missing(point):
+        return "–"
+    text = _pct(point, digits, sign)
+    return text if _missing(lo) else f"{text} [{_pct(lo, digits, sign)}, {_pct(hi, digits, sign)}]"
+
+
+@register_figure(
+    "success", kind="table", label="Success", title="Transfer success per method, three ways, with intervals",
+    caption="Per single-teacher method: the success rate (share of runs with Δtransf > 0) as the mean over runs, "
+            "as the median over students of each student's success rate (the paper's Fig. 4a statistic), and as "
+            "the share of runs that are significant successes (Δtransf > 0, exact McNemar p < 0.05); the mean "
+            "Δtransf in pp. Brackets: 95 % percentile bootstrap intervals over students (2,000 resamples).",
+    finding="KL-Dist + DP: median success 92.5 %, mean 73.75 %, mean Δtransf +0.32 pp; KL-Dist: 32.5 %, "
+            "−0.30 pp (the paper's per-student results).",
+    needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
+def success(df, ctx):
+    summary = success_summary(df)
+    order = {m: i for i, m in enumerate(st.sort_methods(summary["method"]))}
+    rows = sorted(summary.iter_rows(named=True), key=lambda r: order[r["method"]])
+    return pl.DataFrame({
+        "Method": [st.method_label(r["method"]) for r in rows],
+        "students": [str(r["students"]) for r in rows],
+        "runs": [str(r["runs"]) for r in rows],
+        "success, mean over runs [%]": [_ci(r["success_mean"], r["success_mean_lo"], r["success_mean_hi"]) for r in rows],
+        "success, median over students [%]": [
+            _ci(r["success_median"], r["success_median_lo"], r["success_median_hi"]) for r in rows],
+        "significant successes [%]": [
+            _ci(r["significant_share"], r["significant_share_lo"], r["significant_share_hi"]) for r in rows],
+        "mean Δtransf [pp]": [_ci(r["mean_delta_transf"], r["mean_delta_transf_lo"], r["mean_delta_transf_hi"], 2,
+                                  sign=True) for r in rows],
+    })
+
+
+
+RANKERS = {"model": "model (predicted Δtransf)", "random": "random teacher (expected)",
+           "most_accurate": "most accurate teacher", "highest_rho_pos": "highest ρ_pos"}
+
+
+@register_figure(
+    "ranking_validation", kind="table", label="Ranking validation",
+    title="Teacher ranking against measured KL+DP transfers, leave one student out",
+    caption="Per student (and averaged over the students, last rows), on the teachers with a measured KL-Dist + DP "
+            "run: Spearman correlation of each ranker's score with the measured Δtransf, whether its top-ranked teacher "
+            "is the best measured one, and the regret (best measured Δtransf − that of the top pick, pp). Model: the "
+            "predicted Δtransf fitted on the other students' runs only; random: expected values of a uniformly random "
+            "teacher; most accurate: highest teacher val accuracy; highest ρ_pos.",
+    finding="Not in the paper. Whether what is known before transfer picks the teacher KL+DP gains most from better "
+            "than the obvious rules do.",
+    needs=[("teacher_ranking", "recommend")],
+    empty="has too few KL+DP runs to validate: needs two or more students with 2+ measured teachers each and enough "
+          "runs of the other students to fit (stage recommend, view recommend_validation)")
+def ranking_validation(df, ctx):
+    def spearman(v):
+        return "–" if _missing(v) else f"{v:+.2f}"
+
+    overall = [r["students"] for r in df.iter_rows(named=True) if r["student"] is None]
+    label = f"mean over {overall[0]} students" if overall else ""
+    return pl.DataFrame({
+        "Student": [r["student"] or label for r in df.iter_rows(named=True)],
+        "teachers": [str(v) for v in df["teachers"]],
+        "ranker": [RANKERS.get(v, v) for v in df["ranker"]],
+        "Spearman": [spearman(v) for v in df["spearman"]],
+        "top-1 = best [%]": [_pct(100 * v, 0) for v in df["top1_hit"]],
+        "regret [pp]": [_pct(v) for v in df["regret_pp"]],
+        "top pick (Δtransf pp)": ["–" if t is None else f"{t} ({_pct(d, sign=True)})"
+                                  for t, d in zip(df["picked_teacher"], df["picked_delta_transf_pp"])],
+        "best measured (Δtransf pp)": ["–" if t is None else f"{t} ({_pct(d, sign=True)})"
+                                       for t, d in zip(df["best_teacher"], df["best_delta_transf_pp"])],
     })
