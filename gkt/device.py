@@ -20,3 +20,16 @@ def autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def seed_all(seed: int) -> None:
+    """Seed every RNG that model building, training and timm's transforms draw from (torch, Python's
+    `random`, numpy): a process that never seeded them starts each from a random state, so training
+    with augmentation, or a loss that initialises parameters, would differ between runs."""
+    import random
+
+    import numpy as np
+
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)

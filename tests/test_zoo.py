@@ -42,6 +42,19 @@ def test_training_is_seeded(mnist):
     assert a.weights_hash == b.weights_hash != c.weights_hash
 
 
+
+def test_training_with_augmentation_is_seeded(mnist):
+    """timm's random crops draw from Python's `random`: training seeds it too."""
+    import random
+
+    spec = ModelSpec(**{**TINY, "recipe": {"epochs": 1, "augmentation": "light"}})
+    random.seed(1)
+    _, a = make_zoo_model(spec, mnist, CPU)
+    random.seed(2)
+    _, b = make_zoo_model(spec, mnist, CPU)
+    assert a.weights_hash == b.weights_hash
+
+
 def test_each_model_gets_its_own_timm_transform(mnist):
     at28 = create_model(ModelSpec(**TINY), mnist)
     at32 = create_model(ModelSpec(name="m", arch="test_efficientnet",

@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import math
-import random
 import time
 from pathlib import Path
 from typing import Callable
@@ -27,7 +26,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from gkt.device import autocast
+from gkt.device import autocast, seed_all
 from gkt.inference import predict as run_model
 from gkt.errors import GktError
 from gkt.io import atomic_path
@@ -96,9 +95,7 @@ class RoutingShares:
 def seed_epoch(seed: int, epoch: int) -> int:
     """Seed every RNG a training epoch draws from; returns the seed for the sample order."""
     s = seed * 1_000_003 + epoch
-    torch.manual_seed(s)
-    random.seed(s)
-    np.random.seed(s % 2**32)
+    seed_all(s)
     return s
 
 
@@ -179,6 +176,8 @@ class Trainer:
     def prepare(self) -> None:
         """Everything before the first step: reference predictions, data, targets, loss state, optimizer."""
         cfg, dev = self.cfg, self.device
+        # The loss's own parameters (CRD's heads and memory) are drawn here, before any epoch seeds.
+        seed_all(cfg.seed)
         self.num_classes = self._check_classes()
         self.student.model.to(dev)
         self.val_batches = Batches(self._views(self.val_split, [self.student.transform]), cfg.eval_batch_size,
