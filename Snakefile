@@ -25,6 +25,7 @@ include: "workflow/rules/zoo.smk"
 include: "workflow/rules/logits.smk"
 include: "workflow/rules/complementary.smk"
 include: "workflow/rules/transfer.smk"
+include: "workflow/rules/recommend.smk"
 include: "workflow/rules/db.smk"
 include: "workflow/rules/figures.smk"
 

@@ -21,6 +21,7 @@ STAGES = (
     "gkt.logits.commands",
     "gkt.complementary.commands",
     "gkt.transfer.commands",
+    "gkt.recommend.commands",
     "gkt.db.commands",
     "gkt.figures.commands",
 )

@@ -53,7 +53,7 @@ class Proc:
 
 
 # --- make_results: a results folder of every stage ----------------------------------------------
-C, N = 20, 1000  # classes, val samples (50 per class)
+C, N, N_TRAIN = 20, 1000, 400  # classes, val samples (50 per class), train samples (20 per class)
 # name, family, arch_family, params, accuracy
 MODELS = [
     ("cnn_s", "cnn", "resnet", 300_000, 0.70),
@@ -116,10 +116,11 @@ def _transfer_rows(keys, labels, s_pred, t_preds, method, rng, epochs=EPOCHS, hp
 
 
 def make_results(root: Path, dataset: str = "toyset", *, complementary=True, transfer=True, domain_shift=False,
-                 methods=METHODS, multi=True, seed=0) -> Path:
-    """A results folder written by the pipeline's own writers: zoo records, val logits caches,
-    pair statistics (+ semantic), single- and multi-teacher transfer runs. With `domain_shift`, the
-    zoo record of teacher `hybrid` names another dataset (a domain-shifted teacher, Fig. 10)."""
+                 methods=METHODS, multi=True, seed=0, recommend=True) -> Path:
+    """A results folder written by the pipeline's own writers: zoo records, val and train logits caches,
+    pair statistics (+ semantic), single- and multi-teacher transfer runs, and (with `recommend`, after
+    complementary and transfer) the recommend stage's all-pairs statistics, ranking and validation. With
+    `domain_shift`, the zoo record of teacher `hybrid` names another dataset (a domain-shifted teacher, Fig. 10)."""
     from gkt.complementary.pairs import PairSpec, sample_pairs, write_pair_list
     from gkt.complementary.semantic import embeddings_table, read_per_class, semantic_table
     from gkt.complementary.stats import pair_stats, pairs_table, per_class_table, stack_predictions
@@ -131,6 +132,7 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
     rng = np.random.default_rng(seed)
     results = Path(root) / "results" / dataset
     labels = np.repeat(np.arange(C), N // C)
+    train_labels = np.repeat(np.arange(C), N_TRAIN // C)
     names = [f"class_{c:02d}" for c in range(C)]
     preds = {}
     for name, family, arch_family, params, acc in MODELS + [(CONTROL, "cnn", "resnet", 300_000, 1.0 / C)]:
@@ -142,6 +144,10 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
                                                         "weights_hash": name})
         cache = read_predictions(path, num_classes=C)
         preds[name] = cache
+        train_pred = _predictions(rng, train_labels, np.clip(per_class + 0.1, 0.02, 0.995))  # fits its train split
+        write_logits(results / "logits" / "train" / f"{name}.parquet", _logits(rng, train_pred), train_labels,
+                     {"model": name, "architecture": arch_family, "dataset": dataset, "split": "train",
+                      "transform": {}, "weights_hash": name})
         record = ModelRecord(name=name, arch=arch_family, source="random" if name == CONTROL else "train",
                              family=family, arch_family=arch_family, params=params, num_classes=C,
                              dataset="infograph" if (domain_shift and name == "hybrid") else dataset,
@@ -202,4 +208,11 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
                         keys = {"method": objective, "objective": objective, "teacher": t, "student": student}
                         rows, _ = _transfer_rows(keys, labels, s_pred, preds[t].pred[None], objective, rng)
                         write_metrics(rows, run / "ingredients" / t / "metrics.parquet")
+    if recommend and complementary and transfer:
+        from gkt.cli import main
+
+        out = results / "recommend"
+        assert main(["all-pairs", "--results", str(results), "--out", str(out / "all_pairs.parquet")]) == 0
+        assert main(["recommend", "--results", str(results), "--out-ranking", str(out / "ranking.parquet"),
+                     "--out-validation", str(out / "validation.parquet")]) == 0
     return results

@@ -28,7 +28,22 @@ PAIRS_SCHEMA = pa.schema([
     pa.field("pos_flips", pa.int32(), nullable=False),
     pa.field("neg_flips", pa.int32(), nullable=False),
     pa.field("teacher_is_control", pa.bool_(), nullable=False),
+    # Percentile bootstrap intervals over the val samples (docs/method.md#bootstrap-intervals-of-pair-statistics).
+    pa.field("rho_pos_lo", pa.float64(), nullable=False),
+    pa.field("rho_pos_hi", pa.float64(), nullable=False),
+    pa.field("rho_neg_lo", pa.float64(), nullable=False),
+    pa.field("rho_neg_hi", pa.float64(), nullable=False),
+    pa.field("kappa_lo", pa.float64(), nullable=False),
+    pa.field("kappa_hi", pa.float64(), nullable=False),
 ])
+
+# Every ordered pair of the zoo (docs/method.md#all-pairs): the pair-level columns of PAIRS_SCHEMA
+# that need no per-class counts, and whether the student is the control too.
+ALL_PAIRS_SCHEMA = pa.schema(
+    [PAIRS_SCHEMA.field(name) for name in ("teacher", "student", "n", "acc_t", "acc_s", "delta_acc", "rho_pos",
+                                           "rho_neg", "kappa", "pos_flips", "neg_flips", "teacher_is_control")]
+    + [pa.field("student_is_control", pa.bool_(), nullable=False)]
+)
 
 PER_CLASS_SCHEMA = pa.schema([
     pa.field("teacher", pa.string(), nullable=False),

@@ -9,17 +9,21 @@ segmented sum), which bounds memory for `pairs: all` and never loops over sample
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from gkt.complementary.schemas import PAIRS_SCHEMA, PER_CLASS_SCHEMA
+from gkt.complementary.schemas import ALL_PAIRS_SCHEMA, PAIRS_SCHEMA, PER_CLASS_SCHEMA
 from gkt.errors import GktError
 
 TOP_X = (2.0, 5.0, 10.0, 20.0, 50.0)  # docs/method.md#top-x-classes
 PAIR_CHUNK = 256  # pairs per gather; 256 × 50,000 samples is a 12.8 MB boolean block
+# docs/method.md#bootstrap-intervals-of-pair-statistics
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+BOOTSTRAP_LEVEL = 0.95
 
 
 def stack_predictions(caches: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +165,73 @@ def pair_stats(
     )
 
 
+def bootstrap_intervals(stats: PairStats, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                        level: float = BOOTSTRAP_LEVEL) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Percentile bootstrap intervals over the val samples of each pair's ρ_pos, ρ_neg and κ:
+    {statistic: (lo [P], hi [P])} (docs/method.md#bootstrap-intervals-of-pair-statistics).
+
+    All three depend on a resample only through how many of its samples fall in each of the four
+    cells (both right, positive flip, negative flip, both wrong), and the cell counts of n samples
+    drawn with replacement are multinomial with the observed cell shares. So each resample is one
+    4-cell multinomial draw per pair ([resamples, P, 4] counts at once) instead of n sample indices:
+    the same bootstrap distribution, at a cost independent of n. One generator seeded with `seed`
+    serves the whole table, pairs in table order.
+    """
+    if resamples < 1 or not 0.0 < level < 1.0:
+        raise GktError(f"bootstrap with {resamples} resamples at level {level}: give resamples >= 1 and a level "
+                       f"in (0, 1), e.g. 1000 and 0.95")
+    n = stats.n
+    pos, neg = stats.pos_flips.astype(np.int64), stats.neg_flips.astype(np.int64)
+    right_t = np.rint(stats.acc_t * n).astype(np.int64)  # acc_t = right_t / n exactly
+    both = right_t - pos
+    cells = np.stack([both, pos, neg, n - both - pos - neg], axis=1)  # [P, 4]
+    counts = np.random.default_rng(seed).multinomial(n, cells / max(n, 1), size=(resamples, len(cells)))
+    b_both, b_pos, b_neg, b_wrong = (counts[..., i] for i in range(4))
+    draws = {
+        "rho_pos": b_pos / n,
+        "rho_neg": b_neg / n,
+        "kappa": cohen_kappa(b_both + b_wrong, b_both + b_pos, b_both + b_neg, n),
+    }
+    tail = (1.0 - level) / 2
+    return {k: tuple(np.quantile(v, [tail, 1.0 - tail], axis=0)) for k, v in draws.items()}
+
+
+@dataclass(frozen=True)
+class AllPairs:
+    """Pair-level counts of every ordered pair of M models: entry [t, s] has teacher t, student s."""
+
+    n: int
+    right: np.ndarray  # [M] samples each model gets right
+    both: np.ndarray  # [M, M] samples both get right
+
+    @property
+    def pos_flips(self) -> np.ndarray:
+        return self.right[:, None] - self.both  # teacher right, student wrong
+
+    @property
+    def neg_flips(self) -> np.ndarray:
+        return self.right[None, :] - self.both
+
+    @property
+    def kappa(self) -> np.ndarray:
+        return cohen_kappa(self.n - self.pos_flips - self.neg_flips, self.right[:, None], self.right[None, :], self.n)
+
+
+def all_pair_stats(preds: np.ndarray, labels: np.ndarray) -> AllPairs:
+    """Counts of all M·(M−1) ordered pairs of the rows of `preds` [M, n] at once.
+
+    With `correct` the [M, n] 0/1 matrix of right predictions, the both-right counts of all pairs are
+    one matrix product `correct · correctᵀ`, and every pair-level statistic (flips, accuracies, κ)
+    follows from it and the row sums. The product runs in float32 BLAS, which is exact for counts
+    below 2²⁴ (every partial sum is an integer below n); larger n use float64 (exact below 2⁵³).
+    """
+    preds, labels = np.asarray(preds), np.asarray(labels)
+    n = len(labels)
+    correct = (preds == labels).astype(np.float32 if n < 2**24 else np.float64)
+    both = np.rint(correct @ correct.T).astype(np.int64)
+    return AllPairs(n=n, right=np.rint(correct.sum(axis=1, dtype=np.float64)).astype(np.int64), both=both)
+
+
 def check_top_x(xs: Sequence[float]) -> np.ndarray:
     xs = np.asarray(xs, dtype=np.float64)
     bad = xs[~((xs > 0) & (xs <= 100))]  # NaN fails the test too
@@ -193,10 +264,12 @@ def _table(columns: dict, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def pairs_table(stats: PairStats, pairs: Sequence[tuple[str, str]], control: str | None) -> pa.Table:
-    """pairs.parquet: one row per (teacher, student)."""
+def pairs_table(stats: PairStats, pairs: Sequence[tuple[str, str]], control: str | None,
+                resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> pa.Table:
+    """pairs.parquet: one row per (teacher, student), with bootstrap intervals of ρ_pos, ρ_neg and κ."""
     teachers = [t for t, _ in pairs]
     P = len(teachers)
+    ci = bootstrap_intervals(stats, resamples, seed)
     columns = {
         "teacher": teachers,
         "student": [s for _, s in pairs],
@@ -213,8 +286,35 @@ def pairs_table(stats: PairStats, pairs: Sequence[tuple[str, str]], control: str
         "pos_flips": stats.pos_flips.astype(np.int32),
         "neg_flips": stats.neg_flips.astype(np.int32),
         "teacher_is_control": np.array([t == control for t in teachers], dtype=bool),
+        **{f"{k}_{end}": v for k, (lo, hi) in ci.items() for end, v in (("lo", lo), ("hi", hi))},
     }
     return _table(columns, PAIRS_SCHEMA)
+
+
+def all_pairs_table(stats: AllPairs, models: Sequence[str], controls: Collection[str] = ()) -> pa.Table:
+    """all_pairs.parquet: one row per ordered pair of distinct models, teacher-major in `models` order;
+    `controls` are the random-init models."""
+    M = len(models)
+    t, s = np.nonzero(~np.eye(M, dtype=bool))
+    n, right = stats.n, stats.right
+    pos, neg = stats.pos_flips[t, s], stats.neg_flips[t, s]
+    is_control = np.array([m in controls for m in models], dtype=bool)
+    columns = {
+        "teacher": _repeat_names(models, t),
+        "student": _repeat_names(models, s),
+        "n": np.full(len(t), n, dtype=np.int32),
+        "acc_t": right[t] / n,
+        "acc_s": right[s] / n,
+        "delta_acc": right[t] / n - right[s] / n,  # as pairs_table computes it: the two tables agree exactly
+        "rho_pos": pos / n,
+        "rho_neg": neg / n,
+        "kappa": stats.kappa[t, s],
+        "pos_flips": pos.astype(np.int32),
+        "neg_flips": neg.astype(np.int32),
+        "teacher_is_control": is_control[t],
+        "student_is_control": is_control[s],
+    }
+    return _table(columns, ALL_PAIRS_SCHEMA)
 
 
 def per_class_table(stats: PairStats, pairs: Sequence[tuple[str, str]], class_names: Sequence[str]) -> pa.Table:

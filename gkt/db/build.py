@@ -91,6 +91,15 @@ def _transfer(name: str) -> Callable[[], dict[str, str]]:
     return columns
 
 
+def _recommend(name: str) -> Callable[[], dict[str, str]]:
+    def columns():
+        from gkt.recommend import schemas
+
+        return _arrow_columns(getattr(schemas, f"{name.upper()}_SCHEMA"))
+
+    return columns
+
+
 @dataclass(frozen=True)
 class Source:
     """Files a view reads: a glob relative to a results folder, the DuckDB reader over them (`{path}`:
@@ -126,6 +135,13 @@ SOURCES: dict[str, tuple[str, dict[str, Source]]] = {
         "files": Source("transfer/*/*/per_class.parquet", READ_RUNS, _transfer("per_class"))}),
     "transfer_final": ("transfer", {}),
     "transfer_datasets": ("transfer", {}),  # + {{dataset}}, {{extra_metrics}}: plan_views
+    "all_pairs": ("all_pairs", {
+        "files": Source("recommend/all_pairs.parquet", READ_PARQUET, _complementary("all_pairs"))}),
+    "teacher_ranking": ("recommend", {"files": Source("recommend/ranking.parquet", READ_PARQUET, _recommend("ranking"))}),
+    "recommend_validation": ("recommend", {
+        "files": Source("recommend/validation.parquet", READ_PARQUET, _recommend("validation"))}),
+    "recommend_improve": ("improve", {
+        "files": Source("recommend/improve/*/improve.parquet", READ_PARQUET, _recommend("improve"))}),
 }
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")

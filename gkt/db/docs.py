@@ -38,6 +38,11 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
             "kappa": "Cohen's kappa error consistency", "entropy": "entropy of q over classes (nats)",
             "entropy_norm": "entropy / log(num_classes), 0..1", "pos_flips": "positive flips",
             "neg_flips": "negative flips", "teacher_is_control": "teacher is the random-init control",
+            "rho_pos_lo": "lower end of the 95 % bootstrap interval of rho_pos over the val samples "
+                          "(docs/method.md#bootstrap-intervals-of-pair-statistics)",
+            "rho_pos_hi": "upper end of that interval", "rho_neg_lo": "lower end of the 95 % bootstrap interval of rho_neg",
+            "rho_neg_hi": "upper end of that interval", "kappa_lo": "lower end of the 95 % bootstrap interval of kappa",
+            "kappa_hi": "upper end of that interval",
         },
     ),
     "per_class": (
@@ -144,6 +149,76 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
         {
             "dataset": "results folder name", "method": "transfer method", "teacher": "teacher(s)", "student": "student",
             "is_multi": "multi-teacher run", "delta_acc": "acc_teacher - acc_student", "delta_transf": "transfer delta",
+        },
+    ),
+    "all_pairs": (
+        "Pair-level statistics of every ordered pair of zoo models on the val split (docs/method.md#all-pairs; "
+        "recommend/all_pairs.parquet), beside the sampled study of view pairs (the paper's Fig. 1 population). "
+        "Fractions 0..1.",
+        {
+            "teacher": "teacher model", "student": "student model", "n": "val samples", "acc_t": "teacher top-1",
+            "acc_s": "student top-1", "delta_acc": "acc_t - acc_s",
+            "rho_pos": "positive flips / n (teacher right, student wrong)", "rho_neg": "negative flips / n",
+            "kappa": "Cohen's kappa error consistency", "pos_flips": "positive flips", "neg_flips": "negative flips",
+            "teacher_is_control": "teacher is a random-init control", "student_is_control": "student is a random-init control",
+            "in_study": "the pair is in the sampled study (view pairs)",
+        },
+    ),
+    "teacher_ranking": (
+        "Every zoo model ranked as a KL+DP teacher for every student (docs/method.md#teacher-ranking; "
+        "recommend/ranking.parquet): score = predicted KL+DP delta_transf = intercept + coef_rho_pos * rho_pos + "
+        "coef_rho_neg * rho_neg + coef_dp_route * dp_route, fitted on the KL+DP runs of the other students only.",
+        {
+            "student": "student model", "teacher": "candidate teacher",
+            "rank": "1 = recommended first (ties by teacher name); NULL: not scored (a feature is missing)",
+            "score": "what the ranking sorts by: predicted_delta_transf, or rho_pos when scorer = 'rho_pos'",
+            "predicted_delta_transf": "predicted KL+DP transfer delta (fraction; NULL when scorer = 'rho_pos')",
+            "scorer": "fit (least squares on the other students' runs) | rho_pos (too few runs to fit)",
+            "measured_delta_transf": "delta_transf of the pair's KL+DP run (transfer/kl_dp), NULL without one",
+            "rho_pos": "positive flips / n on val", "rho_neg": "negative flips / n on val", "kappa": "Cohen's kappa on val",
+            "delta_acc": "acc_t - acc_s on val",
+            "dp_route": "share of the transfer set KL+DP would distil from the teacher (its true-class probability above "
+                        "the frozen student's); NULL without both train-split logits caches",
+            "acc_t": "teacher val top-1", "acc_s": "student val top-1", "teacher_family": "teacher family",
+            "teacher_params": "teacher parameters", "teacher_is_control": "teacher is a random-init control",
+            "fit_runs": "KL+DP runs the student's model was fitted on (0: rule)",
+            "fit_students": "students those runs come from (never the ranked student)",
+            "intercept": "fitted intercept a", "coef_rho_pos": "fitted slope of rho_pos",
+            "coef_rho_neg": "fitted slope of rho_neg", "coef_dp_route": "fitted slope of dp_route",
+        },
+    ),
+    "recommend_validation": (
+        "Leave-one-student-out validation of the teacher ranking against the measured KL+DP runs "
+        "(docs/method.md#validating-the-ranking; recommend/validation.parquet): per student with 2+ measured teachers "
+        "and a fitted ranking, and over all of them (student NULL), for the model and three baselines, on the "
+        "teachers with a measured run.",
+        {
+            "student": "student (NULL: mean over the validated students)",
+            "ranker": "model (predicted delta_transf) | random (expected values) | most_accurate (highest acc_t) | "
+                      "highest_rho_pos",
+            "students": "students in the row", "teachers": "measured teachers in the row",
+            "spearman": "Spearman correlation of the ranker's score with the measured delta_transf (NULL when undefined; "
+                        "overall: mean over students)",
+            "top1_hit": "1 if the top-ranked teacher has the best measured delta_transf (random: the chance of that; "
+                        "overall: the share of students)",
+            "regret": "best measured delta_transf - that of the top-ranked teacher (random: - the mean; overall: mean)",
+            "picked_teacher": "the ranker's top teacher (NULL for random and overall)",
+            "picked_delta_transf": "its measured delta_transf (random: the mean)", "best_teacher": "best measured teacher",
+            "best_delta_transf": "its delta_transf",
+        },
+    ),
+    "recommend_improve": (
+        "Sequential KL+DP transfer from a student's top-K ranked teachers against single KL+DP transfer from the "
+        "top-ranked one (docs/method.md#improving-a-student; recommend/improve/<student>__top<K>/improve.parquet).",
+        {
+            "student": "student model", "k": "teachers used", "teachers": "the top-K teachers in ranked order, joined by '+'",
+            "order_used": "the sequential order (val accuracy, weakest first), joined by '+'",
+            "sequential_delta_transf": "delta_transf of the sequential run",
+            "top_teacher": "the top-ranked teacher", "top_single_delta_transf": "delta_transf of single KL+DP from it",
+            "top_single_run": "folder of that single run, relative to the results folder",
+            "gain_over_top_single": "sequential_delta_transf - top_single_delta_transf",
+            "best_single_delta_transf": "best delta_transf of single KL+DP runs from the K teachers with these settings",
+            "epochs_per_teacher": "epochs of each step and of the single run",
         },
     ),
 }

@@ -568,46 +568,41 @@ RANKING = ("teacher_ranking", "recommend")
     "zoo_rho_pos", label="Zoo ρ_pos", title="Complementary knowledge of every pair of the zoo",
     caption="ρ_pos (positive flips of the teacher over the student, in % of the val samples) of every ordered pair "
             "of zoo models; rows: students, columns: teachers, both ordered by family, then by val accuracy "
-            "(highest first), random-init controls last. Lines separate the families; dots mark the pairs of the "
-            "sampled study (view pairs, the population of Fig. 1).",
+            "(highest first), random-init controls last and as teachers only. Lines separate the families; dots "
+            "mark the pairs of the sampled study (view pairs, the population of Fig. 1) when it is not all pairs.",
     finding="Not in the paper. Its §3 premise seen whole: every teacher, weaker ones included, holds complementary "
             "knowledge for every student; columns of strong teachers and rows of weak students are brightest.",
     needs=[("all_pairs", "all_pairs")], empty="needs the all-pairs statistics (stage all_pairs, view all_pairs)")
 def zoo_rho_pos(df, ctx):
-    order = df.unique("student_pos").sort("student_pos")
-    names, families = order["student"].to_list(), order["student_family"].to_list()
-    teachers = df.unique("teacher_pos").sort("teacher_pos")
-    names += [t for t in teachers["teacher"] if t not in names]  # controls are teachers only in a sampled zoo
-    families += [f for t, f in zip(teachers["teacher"], teachers["teacher_family"]) if t not in order["student"]]
-    index = {m: i for i, m in enumerate(names)}
-    M = len(names)
-    matrix = np.full((M, M), np.nan)
-    matrix[[index[s] for s in df["student"]], [index[t] for t in df["teacher"]]] = df["rho_pos_pct"].to_numpy()
-    size = min(st.PAGE_WIDTH, 2.2 + 0.22 * M)
-    fig, axes = st.subplots(width=size + 1.0, height=size)
+    rows_ = df.unique("student_pos").sort("student_pos")
+    cols_ = df.unique("teacher_pos").sort("teacher_pos")
+    students, teachers = rows_["student"].to_list(), cols_["teacher"].to_list()
+    s_index, t_index = {m: i for i, m in enumerate(students)}, {m: i for i, m in enumerate(teachers)}
+    matrix = np.full((len(students), len(teachers)), np.nan)  # the diagonal stays empty
+    matrix[[s_index[s] for s in df["student"]], [t_index[t] for t in df["teacher"]]] = df["rho_pos_pct"].to_numpy()
+    size = min(st.PAGE_WIDTH, 2.2 + 0.22 * len(teachers))
+    fig, axes = st.subplots(width=size + 1.0, height=size * len(students) / len(teachers) + 0.4)
     ax = axes[0, 0]
     im = ax.imshow(matrix, cmap="viridis", interpolation="nearest", aspect="equal")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=r"$\rho_{pos}$ [% of val samples]")
     study = df.filter(pl.col("in_study"))
-    if 0 < study.height < df.height and M <= 60:
-        ax.scatter([index[t] for t in study["teacher"]], [index[s] for s in study["student"]], s=3, color="white",
-                   alpha=0.8, lw=0)
-    bounds = [i for i in range(1, M) if families[i] != families[i - 1]]
-    for b in bounds:
-        ax.axhline(b - 0.5, color="white", lw=0.8)
-        ax.axvline(b - 0.5, color="white", lw=0.8)
-    if M <= 40:
-        ax.set_xticks(range(M), names, rotation=90, fontsize=6)
-        ax.set_yticks(range(M), names, fontsize=6)
-        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
-            for label, fam in zip(labels, families):
+    if 0 < study.height < df.height and len(teachers) <= 60:
+        ax.scatter([t_index[t] for t in study["teacher"]], [s_index[s] for s in study["student"]], s=3,
+                   color="white", alpha=0.8, lw=0)
+    for axis, families, line in ((ax.xaxis, cols_["teacher_family"].to_list(), ax.axvline),
+                                 (ax.yaxis, rows_["student_family"].to_list(), ax.axhline)):
+        names = teachers if axis is ax.xaxis else students
+        bounds = [i for i in range(1, len(families)) if families[i] != families[i - 1]]
+        for b in bounds:
+            line(b - 0.5, color="white", lw=0.8)
+        if len(names) <= 40:
+            axis.set_ticks(range(len(names)), names, fontsize=6, rotation=90 if axis is ax.xaxis else 0)
+            for label, fam in zip(axis.get_ticklabels(), families):
                 label.set_color(st.family_color(fam))
-    else:  # hundreds of models: one label per family band
-        starts = [0, *bounds]
-        centres = [(a + b - 1) / 2 for a, b in zip(starts, [*bounds, M])]
-        labels = [st.family_label(families[a]) for a in starts]
-        ax.set_xticks(centres, labels, rotation=90)
-        ax.set_yticks(centres, labels)
+        else:  # hundreds of models: one label per family band
+            starts, ends = [0, *bounds], [*bounds, len(names)]
+            axis.set_ticks([(a + b - 1) / 2 for a, b in zip(starts, ends)], [st.family_label(families[a]) for a in starts],
+                           rotation=90 if axis is ax.xaxis else 0)
     ax.grid(False)
     ax.set_xlabel("teacher")
     ax.set_ylabel("student")

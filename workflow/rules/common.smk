@@ -1,7 +1,8 @@
 # Shared names of every rule file, included first; the helpers behind them live in gkt.workflow.
 # It defines, for every later file, the names DS, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, CONTROL,
 # DATASET_JSON, GKT_ENV and TARGETS (each rule file adds to it); the transfer section's TRANSFER,
-# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS and TRANSFER_OUTPUTS (transfer.smk adds to it); the
+# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS and TRANSFER_OUTPUTS (transfer.smk adds to it);
+# RECOMMEND_OUTPUTS (recommend.smk adds to it); the
 # modules dataclasses, json and os; and the input functions transfer_config, transfer_files,
 # transfer_inputs, multi_job, planned_transfer_files, planned_transfer_metrics, transfer_outputs
 # and database_inputs. No name used here or in a rule file comes from a file included after it.
@@ -38,6 +39,8 @@ TRANSFER_DIR = f"{RESULTS}/transfer"
 TRANSFER_FILES = ("metrics.parquet", "per_class.parquet", "logits.parquet", "student.safetensors")
 TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
 TRANSFER_OUTPUTS = []
+# The recommend stage's outputs (recommend.smk adds them), which the database reads.
+RECOMMEND_OUTPUTS = []
 
 
 # Helpers of the rule files (Snakemake keeps functions out of files with rules).
@@ -104,4 +107,5 @@ def database_inputs(wildcards):
         + [f"{LOGITS_DIR}/val/{m}.parquet" for m in MODELS]
         + complementary
         + transfer_outputs(wildcards)
+        + RECOMMEND_OUTPUTS
     )

@@ -1,0 +1,176 @@
+"""`gkt all-pairs`, `gkt recommend`, `gkt improve`: which teacher to transfer from (docs/method.md#teacher-ranking).
+
+The stage after transfer: it reads the zoo records, the logits caches and the KL+DP runs of a results
+folder (`--results`, default the only results/<dataset>) and writes under `<results>/recommend/`.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from gkt.config import json_or_file
+
+log = logging.getLogger(__name__)
+
+RESULTS_HELP = "results folder of one dataset (default: the only results/<dataset> under the working directory)"
+SETTINGS_HELP = ("KL+DP run settings, inline JSON or a YAML file (TransferConfig fields over the paper's defaults, "
+                 "e.g. '{\"epochs\": 3, \"subset_per_class\": 100, \"lr\": 0.005}'); subset_per_class and seed pick "
+                 "the transfer set on which the DP routing share is counted")
+SCORE_HELP = ("Each candidate teacher is scored by its predicted KL+DP transfer delta, a + b1·rho_pos + b2·rho_neg + "
+              "b3·dp_route: rho_pos/rho_neg are the pair's positive/negative flip shares on val (what the teacher knows "
+              "that the student does not, and the reverse), dp_route the share of the transfer set on which KL+DP "
+              "would distil from the teacher (its true-class probability above the frozen student's). The slopes are "
+              "a least-squares fit within students to the measured KL+DP runs of the *other* students "
+              "(leave-one-student-out: a student's own runs never rank its teachers); with too few runs the score is "
+              "rho_pos alone. Why these: KL+DP can only transfer what the teacher knows beyond the student (rho_pos), "
+              "learns it only on the samples it routes to the teacher (dp_route), and must protect what the student "
+              "knows beyond the teacher (rho_neg). See docs/method.md#teacher-ranking.")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("all-pairs", help="pair statistics of every ordered pair of the zoo (val caches)",
+                       description="rho_pos, rho_neg, Cohen's kappa and delta_acc of every ordered pair of zoo models "
+                                   "from their val logits caches (docs/method.md#all-pairs).")
+    p.add_argument("--results", default=None, help=RESULTS_HELP)
+    p.add_argument("--models", nargs="+", default=None, help="zoo models (default: every one with a val cache)")
+    p.add_argument("--out", required=True, help="Parquet to write (results/<dataset>/recommend/all_pairs.parquet)")
+    p.set_defaults(func=run_all_pairs)
+
+    p = sub.add_parser("recommend", help="rank every zoo model as a KL+DP teacher for a student",
+                       description="Rank every other zoo model as a KL+DP teacher for --student, or for every student "
+                                   "(--out-ranking, --out-validation). " + SCORE_HELP)
+    p.add_argument("--results", default=None, help=RESULTS_HELP)
+    p.add_argument("--student", default=None, help="print this student's ranking (default: rank every student)")
+    p.add_argument("--top", type=int, default=10, help="teachers to print for --student (default 10)")
+    p.add_argument("--settings", type=json_or_file, default=None, help=SETTINGS_HELP)
+    p.add_argument("--out-ranking", default=None, help="write every student's ranking (recommend/ranking.parquet)")
+    p.add_argument("--out-validation", default=None,
+                   help="write the leave-one-student-out validation (recommend/validation.parquet)")
+    p.set_defaults(func=run_recommend)
+
+    p = sub.add_parser("improve", help="sequential KL+DP transfer from a student's top-K ranked teachers",
+                       description="Transfer into --student from its --teachers K top-ranked teachers one after "
+                                   "another (sequential KL+DP, weakest first) and compare with single KL+DP transfer "
+                                   "from the top-ranked teacher (docs/method.md#improving-a-student).")
+    p.add_argument("--dataset", type=json_or_file, required=True,
+                   help="the config's dataset mapping, inline JSON or a YAML file (e.g. '{\"name\": \"mnist5k\"}')")
+    p.add_argument("--results", default=None, help=RESULTS_HELP)
+    p.add_argument("--student", required=True, help="zoo model to improve")
+    p.add_argument("--teachers", type=int, required=True, metavar="K", help="how many top-ranked teachers (2 or more)")
+    p.add_argument("--settings", type=json_or_file, default=None, help=SETTINGS_HELP)
+    p.add_argument("--out", default=None,
+                   help="folder of the runs and improve.parquet (default <results>/recommend/improve/<student>__top<K>)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    p.set_defaults(func=run_improve)
+
+
+def run_all_pairs(args) -> None:
+    from gkt.complementary.stats import all_pairs_table
+    from gkt.io import write_parquet
+    from gkt.recommend.features import find_results, val_pair_stats, zoo_records
+
+    results = find_results(args.results)
+    models, stats = val_pair_stats(results, args.models)
+    records = zoo_records(results)
+    table = all_pairs_table(stats, models, {m for m in models if records[m].source == "random"})
+    write_parquet(table, args.out)
+    log.info("statistics of all %d ordered pairs of %d models written to %s", table.num_rows, len(models), args.out)
+
+
+def ranking_of(results: Path, settings: dict | None, students: list[str] | None = None):
+    """(ranking, measured runs) of `students` (default: all) of a results folder."""
+    import polars as pl
+
+    from gkt.recommend.features import measured_runs, pair_features
+    from gkt.recommend.improve import kl_dp_settings
+    from gkt.recommend.model import rank_teachers
+
+    cfg = kl_dp_settings(settings)
+    measured = measured_runs(results)
+    if students is not None:  # the ranked students and those whose runs fit the model
+        students = list(dict.fromkeys([*students, *measured["student"].unique().sort().to_list()]))
+    features = pair_features(results, students, cfg.subset_per_class, cfg.seed)
+    ranking = rank_teachers(features, measured)
+    return (ranking if students is None else ranking.filter(pl.col("student").is_in(students))), measured
+
+
+def _to_table(df, schema):
+    return df.select(schema.names).to_arrow().cast(schema)
+
+
+def run_recommend(args) -> None:
+    from gkt.errors import GktError
+    from gkt.io import write_parquet
+    from gkt.recommend.features import find_results
+    from gkt.recommend.model import summary, validate
+    from gkt.recommend.schemas import RANKING_SCHEMA, VALIDATION_SCHEMA
+
+    results = find_results(args.results)
+    if args.top < 1:
+        raise GktError(f"--top {args.top}: give the number of teachers to print, 1 or more")
+    whole = args.student is None or args.out_ranking or args.out_validation
+    ranking, _ = ranking_of(results, args.settings, None if whole else [args.student])
+    if args.out_ranking:
+        write_parquet(_to_table(ranking, RANKING_SCHEMA), args.out_ranking)
+        log.info("ranking of %d students' teachers written to %s", ranking["student"].n_unique(), args.out_ranking)
+    if whole:
+        validation = validate(ranking)
+        if args.out_validation:
+            write_parquet(_to_table(validation, VALIDATION_SCHEMA), args.out_validation)
+            log.info("validation written to %s", args.out_validation)
+        if args.student is None:
+            print(summary(validation))
+    if args.student is not None:
+        sys.stdout.write(format_ranking(ranking, args.student, args.top))
+
+
+def format_ranking(ranking, student: str, top: int) -> str:
+    """The printed ranking of one student: what the score is, then its top teachers."""
+    import polars as pl
+
+    from gkt.db.commands import format_table
+    from gkt.errors import GktError
+    from gkt.recommend.model import FEATURES
+
+    rows = ranking.filter(pl.col("student") == student)
+    if rows.is_empty():
+        raise GktError(f"no ranking for student {student!r}: it is a random-init control or has no val logits cache")
+    first = rows.row(0, named=True)
+    if first["scorer"] == "fit":
+        terms = " ".join(f"{first[f'coef_{c}']:+.4f}·{c}" for c in FEATURES)
+        how = (f"score = predicted KL+DP delta_transf = {first['intercept']:+.4f} {terms}, fitted within students on "
+               f"{first['fit_runs']} KL+DP runs of {first['fit_students']} other students (none of {student}'s)")
+    else:
+        how = "score = rho_pos (too few KL+DP runs of other students to fit the predicted delta_transf)"
+    shown = rows.filter(pl.col("rank").is_not_null()).head(top)
+    table = shown.select(
+        "rank", "teacher",
+        predicted_pp=(100 * pl.col("predicted_delta_transf")).round(2),
+        rho_pos_pct=(100 * pl.col("rho_pos")).round(1), rho_neg_pct=(100 * pl.col("rho_neg")).round(1),
+        dp_route_pct=(100 * pl.col("dp_route")).round(1), teacher_acc_pct=(100 * pl.col("acc_t")).round(1),
+        measured_pp=(100 * pl.col("measured_delta_transf")).round(2))
+    unranked = rows.filter(pl.col("rank").is_null())["teacher"].to_list()
+    lines = [f"{student} (val top-1 {100 * first['acc_s']:.1f} %): {rows.height - len(unranked)} ranked teachers; {how}",
+             format_table(table, "table").rstrip("\n")]
+    if unranked:
+        lines.append(f"not ranked, no DP routing share (train-split logits cache missing): {', '.join(unranked)}")
+    return "\n".join(lines) + "\n"
+
+
+def run_improve(args) -> None:
+    from gkt.io import write_parquet
+    from gkt.recommend.features import find_results
+    from gkt.recommend.improve import improve, kl_dp_settings
+
+    results = find_results(args.results)
+    cfg = kl_dp_settings(args.settings)
+    ranking, measured = ranking_of(results, args.settings, [args.student])
+    out = Path(args.out) if args.out else results / "recommend" / "improve" / f"{args.student}__top{args.teachers}"
+    row = improve(results, args.dataset, cfg, args.student, args.teachers, ranking, measured, out, args.threads)
+    write_parquet(row, out / "improve.parquet")
+    r = row.to_pylist()[0]
+    print(f"{r['student']}: sequential KL+DP from its top {r['k']} teachers ({r['order_used'].replace('+', ' -> ')}) "
+          f"delta_transf {100 * r['sequential_delta_transf']:+.2f} pp; single KL+DP from the top-ranked "
+          f"{r['top_teacher']} {100 * r['top_single_delta_transf']:+.2f} pp; gain {100 * r['gain_over_top_single']:+.2f} pp "
+          f"({out / 'improve.parquet'})")

@@ -1,0 +1,103 @@
+# Which teacher to transfer from (docs/method.md#teacher-ranking), the stage after transfer: the
+# pair statistics of every ordered pair of the zoo, the teacher ranking of every student with its
+# leave-one-student-out validation against the measured KL+DP runs, and the `recommend.improve`
+# runs of the config (gkt/recommend/jobs.py). Include after transfer.smk.
+# Names from common.smk / transfer.smk: RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, DATASET_JSON, GKT_ENV,
+# TARGETS, RECOMMEND_OUTPUTS, MODEL_RE, TRANSFER_RESOURCES, as_json, rule_resources, rule_threads,
+# transfer_config, transfer_outputs.
+from gkt.errors import GktError
+from gkt.recommend.features import METHOD
+from gkt.recommend.jobs import improve_jobs
+
+RECOMMEND_DIR = f"{RESULTS}/recommend"
+# The ranking counts the DP routing share on the transfer set of the config's KL+DP runs.
+KL_DP_SETTINGS = as_json(dataclasses.asdict(transfer_config(METHOD)))
+try:
+    IMPROVE = improve_jobs(config)
+except GktError as e:
+    raise SystemExit(f"gkt: error: {e}")
+
+# What the ranking reads: every zoo record and cache, and the KL+DP runs it is fitted to.
+RANKING_INPUTS = {
+    "records": expand(f"{ZOO_DIR}/{{model}}.json", model=MODELS),
+    "val": expand(f"{LOGITS_DIR}/val/{{model}}.parquet", model=MODELS),
+    "train": expand(f"{LOGITS_DIR}/train/{{model}}.parquet", model=MODELS),
+}
+
+
+rule all_pairs:
+    input:
+        records=RANKING_INPUTS["records"],
+        val=RANKING_INPUTS["val"],
+    output:
+        all_pairs=f"{RECOMMEND_DIR}/all_pairs.parquet",
+    params:
+        results=RESULTS,
+        models=MODELS,
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/recommend/all_pairs.log",
+    threads: rule_threads(config, "all_pairs")
+    resources:
+        **rule_resources(config, "all_pairs", mem_mb=4000, runtime=10),
+    shell:
+        "gkt --log {log} all-pairs --results {params.results} --models {params.models:q} --out {output.all_pairs}"
+
+
+rule recommend:
+    input:
+        **RANKING_INPUTS,
+        transfer=lambda w: [p for p in transfer_outputs(w) if f"/{METHOD}/" in p],
+    output:
+        ranking=f"{RECOMMEND_DIR}/ranking.parquet",
+        validation=f"{RECOMMEND_DIR}/validation.parquet",
+    params:
+        results=RESULTS,
+        settings=KL_DP_SETTINGS,
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/recommend/recommend.log",
+    threads: rule_threads(config, "recommend")
+    resources:
+        **rule_resources(config, "recommend", mem_mb=4000, runtime=20),
+    shell:
+        "gkt --log {log} recommend --results {params.results} --settings {params.settings:q}"
+        " --out-ranking {output.ranking} --out-validation {output.validation}"
+
+
+rule improve:
+    input:
+        # gkt improve ranks the teachers again from the same inputs (the same ranking, computed the same way).
+        ranking=rules.recommend.output.ranking,
+        **RANKING_INPUTS,
+    output:
+        improve=f"{RECOMMEND_DIR}/improve/{{student}}__top{{k}}/improve.parquet",
+    wildcard_constraints:
+        student=MODEL_RE,
+        k=r"\d+",
+    params:
+        dataset=DATASET_JSON,
+        results=RESULTS,
+        settings=KL_DP_SETTINGS,
+        out=lambda w, output: os.path.dirname(output.improve),
+    conda:
+        GKT_ENV
+    log:
+        f"{RESULTS}/logs/recommend/improve/{{student}}__top{{k}}.log",
+    threads: rule_threads(config, "transfer")
+    resources:
+        **TRANSFER_RESOURCES,
+    shell:
+        "gkt --log {log} improve --dataset {params.dataset:q} --results {params.results}"
+        " --student {wildcards.student} --teachers {wildcards.k} --settings {params.settings:q}"
+        " --out {params.out:q} --threads {threads}"
+
+
+RECOMMEND_OUTPUTS += [
+    rules.all_pairs.output.all_pairs,
+    rules.recommend.output.ranking,
+    rules.recommend.output.validation,
+] + [f"{RECOMMEND_DIR}/improve/{s}__top{k}/improve.parquet" for s, k in IMPROVE]
+TARGETS += RECOMMEND_OUTPUTS
