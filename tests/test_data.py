@@ -9,9 +9,9 @@ from tests.helpers import SYNSETS, write_image_folder
 def test_mnist5k_split_is_stratified_and_deterministic(mnist):
     again = get_dataset({"name": "mnist5k", "seed": 0})
     other = get_dataset({"name": "mnist5k", "seed": 1})
-    assert len(mnist.split("train")) == 4000 and len(mnist.split("val")) == 1000
-    assert np.bincount(mnist.labels("val")).tolist() == [100] * 10
-    assert np.bincount(mnist.labels("train")).tolist() == [400] * 10
+    assert len(mnist.split("train")) == 3000 and len(mnist.split("val")) == 2000
+    assert np.bincount(mnist.labels("val")).tolist() == [200] * 10
+    assert np.bincount(mnist.labels("train")).tolist() == [300] * 10
     for split in ("train", "val"):
         assert np.array_equal(mnist.labels(split), again.labels(split))
         a, b = mnist._arrays[split][0], again._arrays[split][0]
