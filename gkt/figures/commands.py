@@ -23,6 +23,14 @@ def register(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the figure and table ids and exit")
     p.set_defaults(func=run)
 
+    p = sub.add_parser("findings", help="the paper's findings on these results, with intervals and verdicts",
+                       description="Compute each of the paper's findings (docs/method.md#findings) from the results "
+                                   "database, with its 95 % interval and the verdict of a stated rule, into "
+                                   "findings.md and findings.csv (gkt figures writes them too).")
+    p.add_argument("--db", default=None, help="database file (default: the only results/*/gkt.duckdb)")
+    p.add_argument("--out-dir", default=None, help="output folder (default figures/<dataset>)")
+    p.set_defaults(func=run_findings)
+
 
 def default_out_dir(db: Path, dataset: str) -> Path:
     """figures/<dataset> beside results/ for results/<dataset>/gkt.duckdb, else <db folder>/figures."""
@@ -38,6 +46,7 @@ def render_all(db=None, out_dir=None, only=None):
 
     from gkt.db.read import connect, find_database, snapshot
     from gkt.errors import GktError
+    from gkt.figures.findings import write_findings
     from gkt.figures.html import index_html
     from gkt.figures.registry import Context, get_figure, list_figures, render
     from gkt.io import write_text
@@ -62,6 +71,8 @@ def render_all(db=None, out_dir=None, only=None):
         out = Path(out_dir) if out_dir else default_out_dir(Path(db), dataset)
         ctx = Context(con=con, dataset=dataset, info=info)
         results = [render(spec, con, out, ctx) for spec in specs]
+        if not only:
+            write_findings(con, out, dataset)
     finally:
         con.close()
     seconds = time.perf_counter() - start
@@ -86,3 +97,21 @@ def run(args) -> None:
     log.info("%d of %d figures and tables rendered to %s in %.1f s", len(done), len(results), where, seconds)
     if args.only and skipped:
         raise GktError("; ".join(r.reason for r in skipped))
+
+
+def run_findings(args) -> None:
+    from gkt.db.read import connect, find_database
+    from gkt.figures.findings import write_findings
+
+    db = find_database(args.db)
+    con = connect(db)
+    try:
+        dataset = dict(con.execute("SELECT key, value FROM gkt_info").fetchall()).get("dataset", Path(db).parent.name)
+        out = Path(args.out_dir) if args.out_dir else default_out_dir(Path(db), dataset)
+        df = write_findings(con, out, dataset)
+    finally:
+        con.close()
+    log.info("%d findings (%s) written to %s", df.height, ", ".join(f"{n} {v}" for v, n in df.group_by(
+        df["verdict"].str.extract(r"^(reproduced|not reproduced|not testable here)")).len().iter_rows()),
+        out / "findings.md")
+

@@ -89,6 +89,8 @@ Every figure and table below is the SQL query shown with it, run on that databas
 <code>gkt figures --db {_e(db)}</code>; explore with <code>gkt query "SQL" --db {_e(db)}</code>.
 Tables: the <code>.md</code> file is the table shown, the <code>.csv</code> file the query's rows unrounded.
 Units: accuracies and shares in %, differences in percentage points (pp).</p>
+<p class="meta"><a href="findings.md">findings.md</a> (<a href="findings.csv">.csv</a>): each of the paper's findings
+computed on these results, with its 95 % interval and the verdict of a stated rule.</p>
 <nav>{nav}</nav>
 {"".join(_section(r) for r in results)}
 <section><h2>Database views</h2>
