@@ -199,3 +199,11 @@ def test_runs_are_reproducible_whatever_the_rng_state_before(tmp_path):
     b = _trainer(tmp_path / "b", method="crd").fit()
     assert _same_rows(a.rows, b.rows, skip=("seconds",))
     assert all(torch.equal(x, y) for x, y in zip(_weights(tmp_path / "a").values(), _weights(tmp_path / "b").values()))
+
+
+def test_eval_every_keeps_the_result_and_thins_the_rows(tmp_path):
+    every = _trainer(tmp_path / "a", epochs=5, eval_every=2).fit()
+    full = _trainer(tmp_path / "b", epochs=5).fit()
+    assert [r["epoch"] for r in every.rows] == [0, 2, 4, 5]
+    assert _same_rows([r for r in full.rows if r["epoch"] in (0, 2, 4, 5)], every.rows, skip=("seconds",))
+    assert np.array_equal(every.val_logits, full.val_logits)

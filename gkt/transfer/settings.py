@@ -35,6 +35,7 @@ class TransferConfig:
     seed: int = 0
     workers: int = 0
     eval_batch_size: int = 512
+    eval_every: int = 1  # evaluate on val every this many epochs (and after the last)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TransferConfig":

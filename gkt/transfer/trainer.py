@@ -356,15 +356,20 @@ class Trainer:
             write_metrics(rows, metrics_path)
             done = 0
         what = f"{self.keys['method']} {self.keys['teacher']} -> {self.keys['student']}"
+        t0 = time.perf_counter()
         for epoch in tqdm(range(done + 1, self.cfg.epochs + 1), desc=what, unit="epoch", disable=None):
-            t0 = time.perf_counter()
             mean_loss, *dp = self._train_epoch(epoch)
-            val_logits = predict(self.result_model, self.val_batches, self.device)
-            rows.append(self._row(epoch, val_logits.argmax(1), time.perf_counter() - t0, tuple(dp)))
+            val_logits = None
+            # Evaluated every `eval_every` epochs and after the last: on small models the val pass
+            # costs as much as training. A row's seconds cover the epochs since the previous row.
+            if epoch % self.cfg.eval_every == 0 or epoch == self.cfg.epochs:
+                val_logits = predict(self.result_model, self.val_batches, self.device)
+                rows.append(self._row(epoch, val_logits.argmax(1), time.perf_counter() - t0, tuple(dp)))
+                t0 = time.perf_counter()
+                write_metrics(rows, metrics_path)
+                log.info("%s: epoch %d/%d train loss %.4f, val acc %.4f (delta %+.4f)", what, epoch,
+                         self.cfg.epochs, mean_loss, rows[-1]["acc"], rows[-1]["delta_transf"])
             self._save(epoch, rows)
-            write_metrics(rows, metrics_path)
-            log.info("%s: epoch %d/%d train loss %.4f, val acc %.4f (delta %+.4f)", what, epoch, self.cfg.epochs,
-                     mean_loss, rows[-1]["acc"], rows[-1]["delta_transf"])
         if val_logits is None:  # resumed after the last epoch: only the outputs were missing
             val_logits = predict(self.result_model, self.val_batches, self.device)
             write_metrics(rows, metrics_path)  # a rerun may have removed it with the other outputs

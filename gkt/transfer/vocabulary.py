@@ -73,7 +73,8 @@ MCL_PARAMS = {"tau": Param(0.9999, 0, 1, low_open=True, high_open=True), "every"
 RUN_PARAMS = {
     "lr": _positive(1e-4), "momentum": _unit(0.9, high_open=True), "weight_decay": Param(1e-3, 0),
     "epochs": Param(20, 0, integer=True), "batch_size": _positive(128, integer=True),
-    "eval_batch_size": _positive(512, integer=True), "workers": Param(0, 0, integer=True),
+    "eval_batch_size": _positive(512, integer=True), "eval_every": _positive(1, integer=True),
+    "workers": Param(0, 0, integer=True),
     "subset_per_class": _positive(1, integer=True), "seed": Param(0, 0, integer=True), **MCL_PARAMS,
 }
 TARGET_MODES = ("cached", "live")
