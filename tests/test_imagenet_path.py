@@ -61,7 +61,8 @@ def test_zoo_model_and_logits_cli_on_an_imagefolder(imagenet, tmp_path, capsys, 
 
     out = tmp_path / "logits" / "val" / f"{name}.parquet"
     code, err = run(capsys, "logits", "--dataset", dataset_json(root), "--model", name, "--zoo-dir", zoo,
-                    "--split", "val", "--out", out, "--batch-size", 4, "--threads", 1)
+                    "--split", "val", "--out", out, "--batch-size", 4, "--threads", 1,
+                    "--eval-size", "train")  # the training size: timm's test size is tests/test_data_path.py's
     assert code == 0, err
     cache = read_logits(out, num_classes=1000, rows=6)
     assert cache.label.tolist() == [0, 0, 1, 1, 151, 151]  # ImageNet indices of the synset folders

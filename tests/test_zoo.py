@@ -94,7 +94,7 @@ def test_pretrained_file_path_loads_identical_weights(tmp_path):
     loaded, _ = load_model("r10", tmp_path / "zoo", ds)
     val = ds.split("val", model_transform(loaded))
     x = torch.stack([val[i][0] for i in range(len(val))])
-    assert x.shape[1:] == (3, 176, 176)  # resnet10t's own pretrained cfg (test-time size), not another model's
+    assert x.shape[1:] == (3, 224, 224)  # resnet10t's own pretrained cfg (test-time size), not another model's
     torch.testing.assert_close(loaded(x), original(x), rtol=0, atol=0)
 
 

@@ -6,6 +6,7 @@ finite values), so a bad cache fails loudly with its file name instead of misali
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from gkt.io import open_parquet, write_parquet
 META_KEYS = (
     "model", "architecture", "dataset", "split", "num_classes", "top1", "weights_hash", "transform", "versions",
     "samples",  # DatasetSource.samples_key of the split: which images, in which order
+    "eval_size",  # the evaluation convention: timm's test size ("test") or the training size ("train")
+    "request",  # gkt.logits.groups.request_key: what the logits job was asked (workflow bookkeeping)
 )
 BASE_FIELDS = [
     pa.field("sample", pa.int32(), nullable=False),
@@ -136,6 +139,28 @@ def _check_finite_once(path: Path, pf: pq.ParquetFile) -> None:
         if not np.isfinite(values.to_numpy(zero_copy_only=False)).all():
             raise GktError(f"logits cache {path} holds non-finite logits (NaN/inf); delete it and rerun the logits stage")
     _stamp(path)
+
+
+def read_meta(path: str | Path) -> dict | None:
+    """A cache's metadata (META_KEYS), or None when the file is missing or unreadable: for deciding
+    whether to reuse it, never for reading its contents (read_logits validates those)."""
+    try:
+        raw = pq.read_schema(path).metadata or {}
+        return {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() in META_KEYS}
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+
+
+def move_cache(src: str | Path, dst: str | Path) -> Path:
+    """Move a cache written by `write_logits` (e.g. staged by a logits group job) to `dst`, atomically,
+    with its finite-logits stamp; `dst` gets the current time, as a file written now would."""
+    src, dst = Path(src), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
+    os.utime(dst)
+    _stamp(dst)
+    _stamp_path(src).unlink(missing_ok=True)
+    return dst
 
 
 def _schema_problem(schema: pa.Schema, num_classes: int) -> str | None:
