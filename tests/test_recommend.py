@@ -221,6 +221,8 @@ def test_improve_config_entries_are_checked():
         improve_jobs({"zoo": zoo, "recommend": {"improve": [{"student": "ctl", "teachers": 2}]}})
     with pytest.raises(GktError, match="teachers = 3: give 2 to 2"):
         improve_jobs({"zoo": zoo, "recommend": {"improve": [{"student": "a", "teachers": 3}]}})
+    with pytest.raises(GktError, match="1 trained model.s. besides 'b'"):
+        improve_jobs({"zoo": zoo[1:], "recommend": {"improve": [{"student": "b", "teachers": 2}]}})
 
 
 TINY = {"arch": "resnet10t", "kwargs": {"channels": [8, 8, 16, 16]}, "recipe": {"epochs": 0}}

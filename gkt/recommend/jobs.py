@@ -22,9 +22,12 @@ def improve_jobs(config: dict) -> list[tuple[str, int]]:
         if student not in candidates:
             raise GktError(f"{where}.student = {student!r} is not a trained zoo model: choose one of "
                            f"{', '.join(candidates)}")
-        if not 2 <= k <= len(candidates) - 1:
-            raise GktError(f"{where}.teachers = {k}: give 2 to {len(candidates) - 1} (the zoo's other models, "
-                           f"controls left out)")
+        others = len(candidates) - 1  # controls are never picked
+        if others < 2:
+            raise GktError(f"{where}: the zoo has {others} trained model(s) besides {student!r}, sequential transfer "
+                           f"needs 2 or more teachers: add models to the zoo or drop the entry")
+        if not 2 <= k <= others:
+            raise GktError(f"{where}.teachers = {k}: give 2 to {others} (the zoo's other trained models)")
         if (student, k) not in jobs:
             jobs.append((student, k))
     return jobs
