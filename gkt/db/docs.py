@@ -21,6 +21,8 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
             "num_classes": "classes of the classifier head", "dataset": "dataset the model was made for",
             "weights_hash": "sha256 prefix of the weights", "top1": "val top-1 accuracy (fraction 0..1) from the record",
             "logits_top1": "val top-1 accuracy measured from the val logits cache (NULL without a cache)",
+            "top1_gap": "logits_top1 - top1 for timm models whose top1 is timm's results-table value "
+                        "(dataset.timm_results), else NULL; the logits stage logs a gap over 0.003 (0.3 pp)",
             "kwargs": "timm create_model kwargs (JSON)", "recipe": "training recipe (JSON)", "seed": "seed",
             "train_seconds": "training time in seconds", "file": "weights file for source=file",
             "train_samples": "samples key (ids and labels) of the train split the model was trained on; NULL if not trained here",

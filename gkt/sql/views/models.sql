@@ -6,6 +6,8 @@ cache AS (
     SELECT regexp_extract(file_name, '([^/]+)\.parquet$', 1) AS name, TRY_CAST(decode(value) AS DOUBLE) AS logits_top1
     FROM {{val_cache_metadata}} WHERE decode(key) = 'top1')
 SELECT rec.name, rec.arch, rec.source, rec.family, rec.arch_family, rec.params, rec.params / 1e6 AS params_m,
-       rec.num_classes, rec.dataset, rec.weights_hash, rec.top1, cache.logits_top1, rec.kwargs, rec.recipe,
+       rec.num_classes, rec.dataset, rec.weights_hash, rec.top1, cache.logits_top1,
+       CASE WHEN rec.source = 'timm' AND rec.top1 IS NOT NULL THEN cache.logits_top1 - rec.top1 END AS top1_gap,
+       rec.kwargs, rec.recipe,
        rec.seed, rec.train_seconds, rec.file, rec.train_samples, rec.source = 'random' AS is_random_init
 FROM rec LEFT JOIN cache USING (name)
