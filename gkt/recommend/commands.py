@@ -144,9 +144,10 @@ def format_ranking(ranking, student: str, top: int) -> str:
     else:
         how = "score = rho_pos (too few KL+DP runs of other students to fit the predicted delta_transf)"
     shown = rows.filter(pl.col("rank").is_not_null()).head(top)
+    pp = 100 * pl.col("predicted_delta_transf")
     table = shown.select(
         "rank", "teacher",
-        predicted_pp=(100 * pl.col("predicted_delta_transf")).round(2),
+        predicted_pp=pl.when(pp.round(2) == 0).then(0.0).otherwise(pp.round(2)),  # no "-0" for tiny negatives
         rho_pos_pct=(100 * pl.col("rho_pos")).round(1), rho_neg_pct=(100 * pl.col("rho_neg")).round(1),
         dp_route_pct=(100 * pl.col("dp_route")).round(1), teacher_acc_pct=(100 * pl.col("acc_t")).round(1),
         measured_pp=(100 * pl.col("measured_delta_transf")).round(2))
