@@ -25,12 +25,29 @@ include: "workflow/rules/zoo.smk"
 include: "workflow/rules/logits.smk"
 include: "workflow/rules/complementary.smk"
 include: "workflow/rules/transfer.smk"
+include: "workflow/rules/transfer_batch.smk"
 include: "workflow/rules/recommend.smk"
 include: "workflow/rules/db.smk"
 include: "workflow/rules/figures.smk"
+
+
+# Other data sets' studies (config key studies:, loaded and checked in common.smk as STUDIES): each is
+# this same workflow as a Snakemake module with its own config, its rules renamed <name>_* (a dynamic
+# module name, so any number of them); its results land in results/<its name>. Declared before `all`,
+# so that this config's `all` stays the default target, which builds the studies' targets too.
+for _study in STUDIES:
+    _module, _prefix = _study.name, _study.prefix
+
+    module:
+        name: _module
+        snakefile: f"{workflow.basedir}/Snakefile"
+        config: _study.config
+
+    use rule * from _module as _prefix*
 
 
 rule all:
     default_target: True
     input:
         TARGETS,
+        [getattr(rules, f"{study.prefix}all").input for study in STUDIES],

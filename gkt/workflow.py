@@ -25,3 +25,13 @@ def rule_resources(config: dict, rule: str, **defaults) -> dict:
 
 def rule_threads(config: dict, rule: str, default: int = 1) -> int:
     return config.get("threads", {}).get(rule, default)
+
+
+def transfer_batches(jobs, size: int) -> list[list]:
+    """The config's single-teacher transfer jobs in batches of `size` runs (sorted by run folder, so a
+    batch keeps its runs while the config does not change); none when `size` is 1."""
+    if size <= 1:
+        return []
+    single = sorted((job for job in jobs if job.mode is None), key=lambda job: job.path)
+    return [single[i:i + size] for i in range(0, len(single), size)]
+

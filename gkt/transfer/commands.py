@@ -40,6 +40,18 @@ def register(sub) -> None:
     p.add_argument("--teacher", required=True, help="zoo model that gives the knowledge")
     p.set_defaults(func=run_single)
 
+    p = sub.add_parser("transfer-batch", help="several single-teacher transfer runs in one process",
+                       description="Run several single-teacher transfers one after the other in one process, each "
+                                   "exactly as `gkt transfer` would (same outputs, same checkpoints): on small "
+                                   "models the process start-up (importing torch and timm, seconds) costs more "
+                                   "than a run, and models shared by the runs are loaded once.")
+    add_common(p)
+    p.add_argument("--zoo-dir", required=True, help="zoo folder (results/<dataset>/zoo)")
+    p.add_argument("--logits-dir", default=None, help="logits cache folder (results/<dataset>/logits)")
+    p.add_argument("--runs", type=json_or_file, required=True,
+                   help="JSON list of runs: {method, teacher, student, settings, out} (settings: TransferConfig fields)")
+    p.set_defaults(func=run_batch)
+
     p = sub.add_parser("transfer-multi", help="multi-teacher transfer: sequential, parallel or soup")
     _common(p)
     p.add_argument("--mode", required=True, choices=vocab.MULTI_MODES)
@@ -89,6 +101,23 @@ def run_single(args) -> None:
 
     cfg = _settings(args)
     run_transfer(_inputs(args), cfg, args.student, [args.teacher], args.out)
+
+
+def run_batch(args) -> None:
+    from tqdm.auto import tqdm
+
+    from gkt.errors import GktError
+    from gkt.transfer.run import run_transfer
+    from gkt.transfer.settings import TransferConfig
+
+    runs = args.runs if isinstance(args.runs, list) else None
+    if not runs or not all(isinstance(r, dict) and {"method", "teacher", "student", "out"} <= set(r) for r in runs):
+        raise GktError("--runs must be a JSON list of {method, teacher, student, settings, out} objects")
+    inputs = _inputs(args)  # one Inputs: every zoo model is loaded once for all runs
+    for r in tqdm(runs, desc="transfer runs", unit="run", disable=None):
+        cfg = TransferConfig.from_dict({**(r.get("settings") or {}), "method": r["method"]})
+        log.info("run %s -> %s", vocab.run_path(r["method"], r["teacher"], r["student"]), r["out"])
+        run_transfer(inputs, cfg, r["student"], [r["teacher"]], r["out"])
 
 
 def run_multi(args) -> None:

@@ -58,7 +58,8 @@ def student_participant(inputs: Inputs, name: str, augmentation: str, weights: P
                         ) -> tuple[Participant, ModelRecord]:
     """A model to train: a copy of the loaded zoo model, with `weights` when given."""
     shared, record = participant(inputs, name, augmentation)
-    model = copy.deepcopy(shared.model)
+    # The shared model may have served as a frozen teacher (requires_grad off) in an earlier run.
+    model = copy.deepcopy(shared.model).requires_grad_(True)
     if weights is not None:
         model.load_state_dict(safetensors.torch.load_file(str(weights)))
     return dataclasses.replace(shared, model=model), record
