@@ -32,6 +32,7 @@ def sweep_config(base: dict, lr: float) -> dict:
     methods = sorted({m for run in t["runs"] for m in run["methods"]})
     t["hparams"] = {m: {**(t.get("hparams", {}).get(m) or {}), "lr": lr} for m in methods}
     t["runs"] = [{"methods": methods, "students": STUDENTS, "teachers": TEACHERS}]
+    t["batch"] = 7  # runs per job: the runs take seconds, a process start-up several
     t.pop("multi", None)
     cfg.pop("recommend", None)
     cfg.pop("studies", None)
