@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from gkt.errors import GktError
+from gkt.zoo.spec import resolve_bases, same_folder
 
 
 def json_or_file(value: str):
@@ -62,6 +65,17 @@ def config_problem(config: dict, schema_path: str | Path) -> str | None:
     return f"{where}: {error.message} (see {schema_path})"
 
 
+def results_name(config: dict) -> str:
+    """A config's results and figures folders are results/<name> and figures/<name>: its `name`, else its
+    data set's."""
+    return config.get("name", config["dataset"]["name"])
+
+
+def zoo_dir(config: dict) -> str:
+    """Where a config's zoo lives, as the workflow writes it (relative to the working directory)."""
+    return f"results/{results_name(config)}/zoo"
+
+
 def semantic_problem(config: dict) -> str | None:
     """The first config mistake the schema cannot see but that is knowable before any job starts
     (duplicate or unknown models, bad weights files, missing data folders, impossible pair counts,
@@ -74,7 +88,7 @@ def semantic_problem(config: dict) -> str | None:
 
     zoo, control = config.get("zoo", []), config.get("control")
     models = [m["name"] for m in zoo]
-    if problem := zoo_problem(zoo, control) or dataset_problem(config["dataset"]):
+    if problem := zoo_problem(zoo, control, zoo_dir(config)) or dataset_problem(config["dataset"]):
         return problem
     try:
         sample_pairs(models, control, PairSpec.parse(config.get("pairs", "all")))
@@ -84,6 +98,80 @@ def semantic_problem(config: dict) -> str | None:
     except GktError as e:
         return str(e)
     return None
+
+
+@dataclass(frozen=True)
+class Study:
+    """A config that the workflow runs beside its own (`studies:`, included as a Snakemake module), with
+    its rules renamed `<prefix>*`: another data set's study (paper Supp. B.4) whose transfer runs join
+    this config's database (`gkt db --extra-results`, Fig. 9)."""
+
+    path: Path
+    config: dict
+
+    @property
+    def name(self) -> str:
+        return results_name(self.config)
+
+    @property
+    def results(self) -> str:
+        return f"results/{self.name}"
+
+    @property
+    def prefix(self) -> str:
+        return re.sub(r"\W", "_", self.name) + "_"
+
+
+def study_path(entry: str, workflow_dir: str | Path) -> Path:
+    """A `studies:` entry: a path as given (relative to the working directory), else relative to the
+    workflow's folder (where the Snakefile is), so that `--directory` runs find the shipped configs."""
+    given = Path(entry)
+    if given.is_absolute() or given.exists():
+        return given
+    return Path(workflow_dir) / given
+
+
+def load_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path, fill_defaults) -> list[Study]:
+    """The configs of `studies:`, each checked like a workflow config (schema, defaults, semantic checks),
+    with one line naming the study on any problem; plus what only the configs together show: distinct
+    results folders, and fine-tuned models whose base zoo is one of theirs naming a model of it. Then
+    every fine-tuned entry of all of them gets its base's architecture (gkt.zoo.spec.resolve_bases, in
+    place), so that every later reader of the zoo entries knows it when the workflow is parsed."""
+    studies, names = [], {results_name(config): "this config"}
+    for i, entry in enumerate(config.get("studies", [])):
+        path = study_path(entry, workflow_dir)
+        where = f"studies[{i}] ({entry})"
+        if not path.is_file():
+            raise GktError(f"{where} does not exist (nor in {workflow_dir}): fix the path")
+        try:
+            study = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise GktError(f"{where}: cannot parse it ({' '.join(str(e).split())[:120]})") from None
+        if not isinstance(study, dict):
+            raise GktError(f"{where} is not a workflow config (a YAML mapping with dataset: and zoo:)")
+        problem = config_problem(study, schema_path)
+        if problem is None:
+            fill_defaults(study, str(schema_path))
+            problem = semantic_problem(study)
+        if problem:
+            raise GktError(f"{where}: {problem}")
+        if study.get("studies"):
+            raise GktError(f"{where} lists studies of its own: list every study in the main config instead")
+        name = results_name(study)
+        if name in names:
+            raise GktError(f"{where} writes results/{name}, as {names[name]} does: give it another name: (or dataset.name)")
+        names[name] = where
+        studies.append(Study(path, study))
+    zoos = {zoo_dir(c): c for c in [config] + [s.config for s in studies]}
+    for c in zoos.values():
+        for entry in c["zoo"]:
+            base = entry.get("base") or {}
+            known = next((z for folder, z in zoos.items() if base and same_folder(base["zoo"], folder)), None)
+            if known is not None and base["model"] not in [m["name"] for m in known["zoo"]]:
+                raise GktError(f"zoo model {entry['name']!r} of results/{results_name(c)}: its base {base['model']!r} is "
+                               f"not in the zoo of results/{results_name(known)}: fix base.model or add it there")
+    resolve_bases({folder: c["zoo"] for folder, c in zoos.items()})
+    return studies
 
 
 def check_workflow_config(config: dict, schema_path: str | Path, fill_defaults) -> None:
@@ -96,3 +184,11 @@ def check_workflow_config(config: dict, schema_path: str | Path, fill_defaults) 
         problem = semantic_problem(config)
     if problem:
         raise SystemExit(f"gkt: error: {problem}")
+
+
+def check_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path, fill_defaults) -> list[Study]:
+    """`load_studies` for the Snakefile: a problem ends the run before any job, like check_workflow_config."""
+    try:
+        return load_studies(config, schema_path, workflow_dir, fill_defaults)
+    except GktError as e:
+        raise SystemExit(f"gkt: error: {e}") from None

@@ -15,7 +15,7 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
     "models": (
         "Zoo models, one row per zoo/<model>.json record (gkt.zoo.store.ModelRecord).",
         {
-            "name": "model name", "arch": "timm architecture", "source": "train | timm | file | random",
+            "name": "model name", "arch": "timm architecture", "source": "train | timm | file | random | finetune",
             "family": "cnn | transformer | mlp | hybrid", "arch_family": "architecture family, e.g. resnet",
             "params": "number of parameters", "params_m": "parameters in millions",
             "num_classes": "classes of the classifier head", "dataset": "dataset the model was made for",
@@ -25,7 +25,13 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
                         "(dataset.timm_results), else NULL; the logits stage logs a gap over 0.003 (0.3 pp)",
             "kwargs": "timm create_model kwargs (JSON)", "recipe": "training recipe (JSON)", "seed": "seed",
             "train_seconds": "training time in seconds", "file": "weights file for source=file",
-            "train_samples": "samples key (ids and labels) of the train split the model was trained on; NULL if not trained here",
+            "train_samples": "samples key (ids and labels) of the train split the model was trained (or fine-tuned) on; NULL if not trained here",
+            "base_zoo": "source finetune: zoo folder of the model it was fine-tuned from",
+            "base_model": "source finetune: the model it was fine-tuned from",
+            "base_source": "source finetune: source of the model its chain of bases starts from (timm/file: pretrained)",
+            "base_dataset": "source finetune: dataset the base model was made for (dataset: the one it was fine-tuned on)",
+            "base_weights_hash": "source finetune: weights hash of the base model when it was fine-tuned",
+            "tune": "source finetune: what was fine-tuned, head (the classification layer) or all (the whole network)",
             "is_random_init": "true for randomly initialised (control) models",
         },
     ),

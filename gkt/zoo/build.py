@@ -19,6 +19,8 @@ def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | Non
     `timm`/`file` sources load their weights through timm's pretrained machinery (the HF cache, with
     `HF_HUB_OFFLINE=1` honoured, or `pretrained_cfg_overlay=dict(file=...)`). Models trained here get
     the dataset's input config as their pretrained cfg, so `resolve_data_config` works for them too.
+    A fine-tuned model (`finetune`) is built without weights the way its base was: a pretrained base's
+    architecture keeps its timm preprocessing, a base made here takes the dataset's input config.
     """
     base = spec.arch.split(".")[0]
     if not timm.is_model(base):
@@ -27,6 +29,10 @@ def create_model(spec: ModelSpec, dataset: DatasetSource, pretrained: bool | Non
             f"check the name with timm.list_models('{base[:6]}*')"
         )
     kwargs = dict(spec.kwargs)
+    if spec.source == "finetune" and (spec.base or {}).get("source") in ("timm", "file"):
+        overlay = {k: v for k, v in kwargs.pop("pretrained_cfg_overlay", {}).items() if k != "file"}
+        return timm.create_model(spec.arch, pretrained=False, num_classes=dataset.num_classes,
+                                 pretrained_cfg_overlay=overlay or None, **kwargs)
     if spec.source in ("timm", "file"):
         overlay = dict(kwargs.pop("pretrained_cfg_overlay", {}))
         if spec.source == "file":

@@ -26,11 +26,23 @@ class ModelRecord:
     seed: int = 0
     train_seconds: float | None = None
     file: str | None = None
-    # DatasetSource.samples_key of the train split a model was trained on (models trained here).
+    # DatasetSource.samples_key of the train split a model was trained (or fine-tuned) on.
     train_samples: str | None = None
+    # Fine-tuned models (source 'finetune', gkt/zoo/finetune.py): the model they started from (its zoo
+    # folder, name, source, data set and weights hash when it was read) and what was tuned ('head' or
+    # 'all'); `dataset` above is the data set it was fine-tuned on.
+    base_zoo: str | None = None
+    base_model: str | None = None
+    base_source: str | None = None
+    base_dataset: str | None = None
+    base_weights_hash: str | None = None
+    tune: str | None = None
 
     def spec(self) -> ModelSpec:
+        base = ({"zoo": self.base_zoo, "model": self.base_model, "source": self.base_source}
+                if self.source == "finetune" else None)
         return ModelSpec(
             name=self.name, arch=self.arch, source=self.source, kwargs=self.kwargs, recipe=self.recipe,
             file=self.file, family=self.family, arch_family=self.arch_family, seed=self.seed,
+            base=base, tune=self.tune,
         )

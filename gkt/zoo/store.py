@@ -15,12 +15,14 @@ from gkt.errors import GktError
 from gkt.io import atomic_path, write_json
 from gkt.zoo.build import create_model
 from gkt.zoo.record import ModelRecord
+from gkt.zoo.spec import SAVED_HERE
 
 
-def weights_hash(model: nn.Module) -> str:
-    """sha256 over the state dict in key order: identical weights give identical hashes."""
+def weights_hash(model: nn.Module | dict) -> str:
+    """sha256 over the state dict (a model's, or one given) in key order: identical weights give
+    identical hashes."""
     h = hashlib.sha256()
-    for key, tensor in model.state_dict().items():
+    for key, tensor in (model if isinstance(model, dict) else model.state_dict()).items():
         h.update(key.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
@@ -42,7 +44,7 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
 
 
 def save_model(model: nn.Module, record: ModelRecord, zoo_dir: str | Path) -> Path:
-    if record.source in ("train", "random"):
+    if record.source in SAVED_HERE:
         save_weights(model, weights_path(zoo_dir, record.name))
     return write_json(asdict(record), record_path(zoo_dir, record.name))
 
@@ -62,13 +64,22 @@ def load_model(name: str, zoo_dir: str | Path, dataset: DatasetSource) -> tuple[
             f"model {name!r} has {record.num_classes} classes but dataset {dataset.name!r} has "
             f"{dataset.num_classes}: use a zoo made for this dataset"
         )
-    if record.train_samples and record.train_samples != dataset.samples_key("train"):
+    # A model made on another data set (a domain-shifted teacher) cannot hold this one's val images.
+    if record.train_samples and record.dataset == dataset.name and record.train_samples != dataset.samples_key("train"):
         raise GktError(
             f"zoo model {name!r} was trained on other samples of {dataset.name!r} than the configured train split "
             f"(a changed dataset seed or folder?), so the val split may hold its training images: rerun the zoo "
             f"stage for it (snakemake {record_path(zoo_dir, name)} --forcerun zoo_model)"
         )
+    if record.source == "finetune" and record_path(record.base_zoo, record.base_model).exists():
+        base = read_record(record.base_zoo, record.base_model)
+        if base.weights_hash != record.base_weights_hash:
+            raise GktError(
+                f"zoo model {name!r} was fine-tuned from {record.base_model!r} with weights hash {record.base_weights_hash}, "
+                f"which now has {base.weights_hash} ({record_path(record.base_zoo, record.base_model)}): rerun the zoo "
+                f"stage for it (snakemake {record_path(zoo_dir, name)} --forcerun zoo_model)"
+            )
     model = create_model(record.spec(), dataset)
-    if record.source in ("train", "random"):
+    if record.source in SAVED_HERE:
         model.load_state_dict(safetensors.torch.load_file(str(weights_path(zoo_dir, name))))
     return model.eval(), record

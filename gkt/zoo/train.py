@@ -1,5 +1,6 @@
 """Train an embedded-zoo model from its recipe: the training variations (size, seed, epochs,
-augmentation, label smoothing, optimizer) are what create complementary knowledge between models."""
+augmentation, label smoothing, optimizer) are what create complementary knowledge between models.
+`make_zoo_model` makes the zoo entry of every source (fine-tuning: gkt/zoo/finetune.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,12 +11,13 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from gkt.data.base import DatasetSource
+from gkt.device import seed_all
 from gkt.errors import GktError
 from gkt.inference import predict_dataset, top1
 from gkt.zoo.build import create_model
 from gkt.zoo.families import arch_family, family
 from gkt.zoo.results_table import timm_top1
-from gkt.zoo.spec import ModelSpec
+from gkt.zoo.spec import SAVED_HERE, ModelSpec
 from gkt.zoo.store import ModelRecord, weights_hash
 from gkt.zoo.transforms import AUGMENTATIONS, model_transform
 
@@ -27,34 +29,52 @@ DEFAULT_RECIPE = dict(
 )
 
 
-def _optimizer(name: str, model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def _optimizer(name: str, params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
     if name == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay, nesterov=True)
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, nesterov=True)
     raise GktError(f"unknown optimizer {name!r} in a training recipe: use 'adamw' or 'sgd'")
 
 
 def train_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device) -> tuple[nn.Module, dict]:
     """Train `spec` on the dataset's train split; return the model and the recipe actually used."""
+    seed_all(spec.seed)
+    model = create_model(spec, dataset)
     recipe = {**DEFAULT_RECIPE, **spec.recipe}
+    return fit(model, spec.name, recipe, dataset, device, spec.seed), recipe
+
+
+def fit(model: nn.Module, name: str, recipe: dict, dataset: DatasetSource, device: torch.device, seed: int,
+        params: list[nn.Parameter] | None = None) -> nn.Module:
+    """Train `model` on the dataset's train split with a full `recipe` (DEFAULT_RECIPE's keys).
+
+    `params`: train only these (the rest stays frozen, and the model stays in eval mode, so that
+    frozen BatchNorm statistics and dropout do not change either: a classification layer fine-tuned
+    on a fixed network, gkt/zoo/finetune.py). Returns the model in eval mode.
+    """
     if recipe["augmentation"] not in AUGMENTATIONS:
         raise GktError(
-            f"model {spec.name!r}: unknown augmentation {recipe['augmentation']!r}; use one of {', '.join(AUGMENTATIONS)}"
+            f"model {name!r}: unknown augmentation {recipe['augmentation']!r}; use one of {', '.join(AUGMENTATIONS)}"
         )
-    torch.manual_seed(spec.seed)
-    model = create_model(spec, dataset).to(device)
+    model = model.to(device)
+    frozen = params is not None
+    if frozen:
+        keep = {id(p) for p in params}
+        for p in model.parameters():
+            p.requires_grad_(id(p) in keep)
     train = dataset.split("train", model_transform(model, is_training=True, augmentation=recipe["augmentation"]))
-    generator = torch.Generator().manual_seed(spec.seed)
+    generator = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(train, batch_size=recipe["batch_size"], shuffle=True, generator=generator)
-    opt = _optimizer(recipe["optimizer"], model, recipe["lr"], recipe["weight_decay"])
+    opt = _optimizer(recipe["optimizer"], list(params) if frozen else list(model.parameters()), recipe["lr"],
+                     recipe["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=recipe["lr"], total_steps=max(1, recipe["epochs"] * len(loader)), pct_start=0.25
     )
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe["label_smoothing"])
     for epoch in range(recipe["epochs"]):
-        model.train()
-        bar = tqdm(loader, desc=f"{spec.name} epoch {epoch + 1}/{recipe['epochs']}", disable=None, leave=False)
+        model.train(not frozen)
+        bar = tqdm(loader, desc=f"{name} epoch {epoch + 1}/{recipe['epochs']}", disable=None, leave=False)
         for x, y in bar:
             loss = criterion(model(x.to(device)), y.to(device))
             opt.zero_grad(set_to_none=True)
@@ -62,25 +82,32 @@ def train_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device) -
             opt.step()
             sched.step()
             bar.set_postfix(loss=f"{loss.item():.3f}")
-    return model.eval(), recipe
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model.eval()
 
 
 def make_zoo_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device) -> tuple[nn.Module, ModelRecord]:
     """Produce the zoo entry for any source: train it, draw it at random, or load pretrained weights."""
     start = time.perf_counter()
     recipe: dict = {}
+    made_on, base = dataset, {}  # the data a model is made on: a fine-tuned one may be made on another
     if spec.source == "train":
         model, recipe = train_model(spec, dataset, device)
+    elif spec.source == "finetune":
+        from gkt.zoo.finetune import finetune
+
+        model, spec, recipe, made_on, base = finetune(spec, dataset, device)
     else:
         torch.manual_seed(spec.seed)
         model = create_model(spec, dataset).eval()
     seconds = time.perf_counter() - start
     acc = None
     params = sum(p.numel() for p in model.parameters())
-    if spec.source in ("train", "random"):
-        val = dataset.split("val", model_transform(model))
-        acc = top1(predict_dataset(model, val, device, desc=f"{spec.name} val"), dataset.labels("val"))
-        log.info("%s: val top-1 %.4f after %.1f s", spec.name, acc, seconds)
+    if spec.source in SAVED_HERE:
+        val = made_on.split("val", model_transform(model))
+        acc = top1(predict_dataset(model, val, device, desc=f"{spec.name} val"), made_on.labels("val"))
+        log.info("%s: %s val top-1 %.4f after %.1f s", spec.name, made_on.name, acc, seconds)
     elif getattr(dataset, "timm_results", None):
         # Pretrained models: timm's own results table when configured (dataset.timm_results);
         # otherwise the logits stage measures top-1 (its cache metadata holds it).
@@ -91,8 +118,8 @@ def make_zoo_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device
         name=spec.name, arch=spec.arch, source=spec.source,
         family=spec.family or family(spec.arch), arch_family=spec.arch_family or arch_family(spec.arch),
         params=params, num_classes=dataset.num_classes,
-        dataset=dataset.name, weights_hash=weights_hash(model), top1=acc, kwargs=spec.kwargs,
-        recipe=recipe, seed=spec.seed, train_seconds=round(seconds, 2) if spec.source == "train" else None,
-        file=spec.file, train_samples=dataset.samples_key("train") if spec.source == "train" else None,
+        dataset=made_on.name, weights_hash=weights_hash(model), top1=acc, kwargs=spec.kwargs,
+        recipe=recipe, seed=spec.seed, train_seconds=round(seconds, 2) if recipe else None,
+        file=spec.file, train_samples=made_on.samples_key("train") if recipe else None, **base,
     )
     return model.cpu(), record

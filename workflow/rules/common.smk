@@ -1,22 +1,23 @@
 # Shared names of every rule file, included first; the helpers behind them live in gkt.workflow.
 # It defines, for every later file, the names DS, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, CONTROL,
-# DATASET_JSON, GKT_ENV and TARGETS (each rule file adds to it); the transfer section's TRANSFER,
+# DATASET_JSON, GKT_ENV, TARGETS (each rule file adds to it), STUDIES and STUDY_RESULTS; the transfer section's TRANSFER,
 # TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS and TRANSFER_OUTPUTS (transfer.smk adds to it);
 # RECOMMEND_OUTPUTS (recommend.smk adds to it); the
-# modules dataclasses, json and os; and the input functions transfer_config, transfer_files,
+# modules dataclasses, json, os and vocab; and the input functions zoo_base_record, transfer_config, transfer_files,
 # transfer_inputs, multi_job, planned_transfer_files, planned_transfer_metrics, transfer_outputs
 # and database_inputs. No name used here or in a rule file comes from a file included after it.
 import dataclasses
 import json
 import os
 
+from gkt.config import check_studies, results_name
 from gkt.transfer import vocabulary as vocab
 from gkt.transfer.jobs import Job, explicit_jobs
 from gkt.transfer.settings import resolve
 from gkt.workflow import as_json, model_fragment, rule_resources, rule_threads
 
 # results/<DS>, figures/<DS>: the dataset, unless the config names the run otherwise.
-DS = config.get("name", config["dataset"]["name"])
+DS = results_name(config)
 RESULTS = f"results/{DS}"
 ZOO_DIR = f"{RESULTS}/zoo"
 LOGITS_DIR = f"{RESULTS}/logits"
@@ -29,6 +30,12 @@ GKT_ENV = "../envs/gkt.yaml"
 
 # Each rule file adds the outputs that `all` must build.
 TARGETS = []
+
+# Other configs run beside this one (config key studies:, checked here like this config): the Snakefile
+# includes each as a module of this workflow, its rules renamed <name>_*; their transfer runs join this
+# config's database (gkt db --extra-results: Fig. 9), which therefore waits for their databases.
+STUDIES = check_studies(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml", workflow.basedir, validate)
+STUDY_RESULTS = [study.results for study in STUDIES]
 
 
 # The config's `transfer:` section (gkt/transfer/jobs.py): its explicit jobs by path, and every
@@ -44,6 +51,13 @@ RECOMMEND_OUTPUTS = []
 
 
 # Helpers of the rule files (Snakemake keeps functions out of files with rules).
+
+
+def zoo_base_record(w):
+    """A fine-tuned model's base (gkt/zoo/finetune.py): its zoo job waits for the base's zoo record, which may
+    be another config's (a study of this workflow, or a results folder made before)."""
+    base = next(m for m in config["zoo"] if m["name"] == w.model).get("base")
+    return [f"{base['zoo']}/{base['model']}.json"] if base else []
 
 
 def transfer_config(method):
@@ -107,5 +121,6 @@ def database_inputs(wildcards):
         + [f"{LOGITS_DIR}/val/{m}.parquet" for m in MODELS]
         + complementary
         + transfer_outputs(wildcards)
+        + [f"{results}/gkt.duckdb" for results in STUDY_RESULTS]
         + RECOMMEND_OUTPUTS
     )

@@ -1,5 +1,5 @@
 # The results database (issue 3): results/<dataset>/gkt.duckdb, documented views over every output.
-# Names from common.smk: RESULTS, ZOO_DIR, MODELS, GKT_ENV, TARGETS, rule_resources.
+# Names from common.smk: RESULTS, ZOO_DIR, MODELS, GKT_ENV, TARGETS, STUDY_RESULTS, rule_resources.
 #
 # The database holds only views (read_parquet / read_json over the files), so it is rebuilt in a
 # second whenever an output it reads changes; views of stages that have not run yet are empty.
@@ -16,6 +16,8 @@ rule database:
         db=DATABASE,
     params:
         results=lambda w, output: os.path.dirname(output.db),
+        # The studies' results folders (common.smk), whose transfer runs join view transfer_datasets.
+        extra=["--extra-results", *STUDY_RESULTS] if STUDY_RESULTS else [],
     localrule: True
     conda:
         GKT_ENV
@@ -25,7 +27,7 @@ rule database:
     resources:
         **rule_resources(config, "database", mem_mb=1000, runtime=5),
     shell:
-        "gkt --log {log} db --results {params.results} --out {output}"
+        "gkt --log {log} db --results {params.results} --out {output} {params.extra:q}"
 
 
 TARGETS += [DATABASE]

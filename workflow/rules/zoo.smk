@@ -1,7 +1,10 @@
-# One job per zoo model: train it, draw it at random, or register pretrained weights.
+# One job per zoo model: train it, draw it at random, register pretrained weights, or fine-tune another
+# zoo's model (source finetune: its job depends on the base's zoo record, gkt/zoo/finetune.py).
 
 
 rule zoo_model:
+    input:
+        base=zoo_base_record,
     output:
         record=f"{ZOO_DIR}/{{model}}.json",
     params:

@@ -9,5 +9,6 @@ SELECT rec.name, rec.arch, rec.source, rec.family, rec.arch_family, rec.params, 
        rec.num_classes, rec.dataset, rec.weights_hash, rec.top1, cache.logits_top1,
        CASE WHEN rec.source = 'timm' AND rec.top1 IS NOT NULL THEN cache.logits_top1 - rec.top1 END AS top1_gap,
        rec.kwargs, rec.recipe,
-       rec.seed, rec.train_seconds, rec.file, rec.train_samples, rec.source = 'random' AS is_random_init
+       rec.seed, rec.train_seconds, rec.file, rec.train_samples, rec.base_zoo, rec.base_model, rec.base_source,
+       rec.base_dataset, rec.base_weights_hash, rec.tune, rec.source = 'random' AS is_random_init
 FROM rec LEFT JOIN cache USING (name)
