@@ -19,8 +19,14 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def _pm(mean, std) -> str:
-    return st.fmt_pm(None if _missing(mean) else float(mean), None if _missing(std) else float(std))
+def _pm(mean, std, n=None) -> str:
+    """'mean ± std', and with n > 1 the mean's 95 % normal interval [mean ∓ 1.96 std/√n]: what a
+    reader needs to compare two cells."""
+    text = st.fmt_pm(None if _missing(mean) else float(mean), None if _missing(std) else float(std))
+    if n is None or n < 2 or _missing(std) or _missing(mean):
+        return text
+    half = 1.96 * float(std) / math.sqrt(n)
+    return f"{text} [{float(mean) - half:+.2f}, {float(mean) + half:+.2f}]"
 
 
 def _pct(v, digits=2, sign=False) -> str:
@@ -40,7 +46,8 @@ def _per_student_methods(df: pl.DataFrame, methods: list[str]) -> dict[str, list
     for m in methods:
         rows = _by_student(df, m)
         out[st.method_label(m)] = [
-            _pm(rows[s]["mean_delta_transf_pct"], rows[s]["std_delta_transf_pct"]) if s in rows else "–"
+            _pm(rows[s]["mean_delta_transf_pct"], rows[s]["std_delta_transf_pct"], rows[s]["teachers"])
+            if s in rows else "–"
             for s in out["Student"]]
     return out
 
@@ -53,7 +60,7 @@ def _mean_row(df: pl.DataFrame, methods: list[str], label: str) -> dict:
         means = rows["mean_delta_transf_pct"].to_numpy().astype(float)
         means = means[~np.isnan(means)]
         row[st.method_label(m)] = _pm(means.mean() if len(means) else None,
-                                      means.std(ddof=1) if len(means) > 1 else None) if rows.height else "–"
+                                      means.std(ddof=1) if len(means) > 1 else None, len(means)) if rows.height else "–"
     return row
 
 
@@ -64,7 +71,8 @@ def _with_row(columns: dict[str, list], row: dict) -> pl.DataFrame:
 @register_figure(
     "tab1", kind="table", label="Tab. 1", title="Transfer delta per student and method",
     caption="Δtransf in percentage points, mean ± standard deviation over each student's teachers, for every "
-            "single-teacher method; last row: mean ± std of the students' means.",
+            "single-teacher method, with the mean's 95 % normal interval in brackets (± 1.96 std/√n); last row: "
+            "mean ± std of the students' means and its interval over students.",
     finding="KL-Dist + DP transfers knowledge reliably (positive mean for every student), plain distillation does "
             "not; continual-learning style regularisation makes transfer consistent across arbitrary pairs.",
     needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
@@ -119,7 +127,8 @@ def tab2(df, ctx):
 
 @register_figure(
     "tab3", kind="table", label="Tab. 3", title="Supervised vs. unsupervised KL-Dist + DP",
-    caption="Δtransf (percentage points, mean ± std over teachers) of KL-Dist + DP with label-based (supervised) and "
+    caption="Δtransf (percentage points, mean ± std over teachers, the mean's 95 % normal interval in brackets) of "
+            "KL-Dist + DP with label-based (supervised) and "
             "confidence-based (unsupervised) data partitioning, and the DP assignment: the shares of positive- and "
             "negative-flip training samples routed to the teacher.",
     finding="Unsupervised DP performs comparably to supervised DP and sometimes better, with more variance; it "
