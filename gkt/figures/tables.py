@@ -163,6 +163,8 @@ def _multi(df, ctx):
         for key, label in VARIANTS:
             if key in by:
                 v = _pct(by[key]["delta_transf_pct"], sign=True)
+                if not _missing(by[key].get("se_pct")):  # the run's 95 % interval
+                    v += f" ± {1.96 * by[key]['se_pct']:.2f}"
                 if key == "best_single" and isinstance(by[key]["single_teacher"], str):
                     v += f" ({by[key]['single_teacher']})"
                 row[label] = v
@@ -183,7 +185,7 @@ for _tid, _obj, _name, _finding in (
         _tid, kind="table", label=f"Tab. {_tid[3:]}", title=f"Multi-teacher transfer with {_name}",
         caption=f"Δtransf (percentage points) of multi-teacher {_name} transfer, sequential, parallel and soup "
                 f"(uniform and greedy), against the best and the mean single-teacher {_name} transfer from the same "
-                f"teachers into the same student.",
+                f"teachers into the same student; ± the run's 95 % interval (1.96 standard errors of its Δtransf).",
         finding=_finding, needs=[TRANSFER],
         empty=f"needs multi-teacher runs with {_name} (methods multi_*, objective {_obj}; stage transfer)",
     )(_multi)
