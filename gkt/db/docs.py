@@ -98,7 +98,9 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
             "dp_pos_to_teacher": "share of positive-flip training samples DP routed to the teacher (NaN without DP)",
             "dp_neg_to_teacher": "share of negative-flip training samples routed to the teacher (NaN without DP)",
             "seconds": "wall time of the epoch", "lr": "learning rate", "temperature": "KL temperature",
-            "lam": "KL weight lambda", "run": "run directory '<method>/<teacher>__<student>'",
+            "lam": "KL weight lambda",
+            "run": "run directory '<method>/<teacher>__<student>'; multi-teacher runs '<method>-<objective>/<t1+t2+...>__<student>' "
+                   "(gkt/transfer/vocabulary.py; an old-layout 'multi_<mode>/...' folder is left out where a current one holds the same run)",
             "n_teachers": "number of teachers", "is_multi": "multi-teacher run",
         },
     ),
