@@ -149,11 +149,7 @@ def load_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path
             raise GktError(f"{where}: cannot parse it ({' '.join(str(e).split())[:120]})") from None
         if not isinstance(study, dict):
             raise GktError(f"{where} is not a workflow config (a YAML mapping with dataset: and zoo:)")
-        problem = config_problem(study, schema_path)
-        if problem is None:
-            fill_defaults(study, str(schema_path))
-            problem = semantic_problem(study)
-        if problem:
+        if problem := workflow_config_problem(study, schema_path, fill_defaults):
             raise GktError(f"{where}: {problem}")
         if study.get("studies"):
             raise GktError(f"{where} lists studies of its own: list every study in the main config instead")
@@ -174,15 +170,20 @@ def load_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path
     return studies
 
 
-def check_workflow_config(config: dict, schema_path: str | Path, fill_defaults) -> None:
-    """What the Snakefile runs first: the schema (one line naming the key), then `fill_defaults`
-    (snakemake's validate, which sets the schema's defaults), then `semantic_problem`. A problem
-    ends the run before any job with `gkt: error: <line>` and exit status 1, nothing written."""
+def workflow_config_problem(config: dict, schema_path: str | Path, fill_defaults) -> str | None:
+    """The schema (one line naming the key), then `fill_defaults` (snakemake's validate, which sets the
+    schema's defaults), then `semantic_problem`: the first problem of a workflow config, or None."""
     problem = config_problem(config, schema_path)
     if problem is None:
         fill_defaults(config, str(schema_path))
         problem = semantic_problem(config)
-    if problem:
+    return problem
+
+
+def check_workflow_config(config: dict, schema_path: str | Path, fill_defaults) -> None:
+    """What the Snakefile runs first: `workflow_config_problem`. A problem ends the run before any job
+    with `gkt: error: <line>` and exit status 1, nothing written."""
+    if problem := workflow_config_problem(config, schema_path, fill_defaults):
         raise SystemExit(f"gkt: error: {problem}")
 
 

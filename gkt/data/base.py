@@ -1,6 +1,7 @@
 """What every dataset offers the pipeline: class names, splits, labels."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -67,6 +68,43 @@ class ArrayImages(torch.utils.data.Dataset):
     def __getitem__(self, i: int):
         img = Image.fromarray(self.images[i])
         return (self.transform(img) if self.transform else img), int(self.labels[i])
+
+
+class ArraySplits(DatasetSource):
+    """A data set held in memory: `_load()` returns its images (uint8 arrays) and labels, split here into
+    a seeded stratified val split of `val_per_class` images per class and a train split of the rest,
+    permuted by the seed so that train batches mix classes even without a shuffling loader. Sample ids
+    are row numbers of the source data."""
+
+    seed: int = 0
+    val_per_class: int = 100
+
+    def _load(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    @functools.cached_property
+    def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        images, y = self._load()
+        val = stratified_indices(y, self.val_per_class, self.seed)
+        train = np.random.default_rng(self.seed).permutation(np.setdiff1d(np.arange(len(y)), val))
+        return {s: (images[i], y[i].astype(np.int64), i) for s, i in (("train", train), ("val", val))}
+
+    def _get(self, name: str):
+        from gkt.errors import GktError
+
+        if name not in self._arrays:
+            raise GktError(f"unknown split {name!r} of {self.name}: use 'train' or 'val'")
+        return self._arrays[name]
+
+    def split(self, name, transform=None):
+        images, labels, _ = self._get(name)
+        return ArrayImages(images, labels, transform)
+
+    def labels(self, name):
+        return self._get(name)[1]
+
+    def sample_ids(self, name):
+        return self._get(name)[2]
 
 
 def stratified_indices(labels: np.ndarray, per_class: int | Sequence[int], seed: int) -> np.ndarray:

@@ -13,13 +13,12 @@ the 8x8 resolution the strokes were averaged down to.
 from __future__ import annotations
 
 import importlib.util
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from gkt.data.base import ArrayImages, DatasetSource, stratified_indices
+from gkt.data.base import ArraySplits
 from gkt.data.mnist5k import CLASS_NAMES, INPUT_CFG
 from gkt.data.registry import register_dataset
 from gkt.errors import GktError
@@ -48,36 +47,18 @@ def digits_file() -> Path:
     return path
 
 
-class Digits(DatasetSource):
+class Digits(ArraySplits):
+    """Sample ids: row numbers in scikit-learn's digits data."""
+
     def __init__(self, seed: int = 0, name: str = "digits"):
         super().__init__(name=name, class_names=list(CLASS_NAMES), in_chans=1, input_cfg=dict(INPUT_CFG))
-        self.seed = seed
+        self.seed, self.val_per_class = seed, VAL_PER_CLASS
 
-    @cached_property
-    def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        table = np.loadtxt(digits_file(), delimiter=",")  # 64 pixel values, then the label, per row
-        images, y = to_frames(table[:, :-1].reshape(-1, 8, 8)), table[:, -1].astype(np.int64)
-        # Rows cycle through the classes 0..9 (written in that order by each writer): the split is
-        # stratified, and train is permuted so that batches mix classes even without a shuffling loader.
-        val = stratified_indices(y, VAL_PER_CLASS, self.seed)
-        train = np.random.default_rng(self.seed).permutation(np.setdiff1d(np.arange(len(y)), val))
-        return {s: (images[i], y[i], i) for s, i in (("train", train), ("val", val))}
-
-    def _get(self, name: str):
-        if name not in self._arrays:
-            raise GktError(f"unknown split {name!r} of {self.name}: use 'train' or 'val'")
-        return self._arrays[name]
-
-    def split(self, name, transform=None):
-        images, labels, _ = self._get(name)
-        return ArrayImages(images, labels, transform)
-
-    def labels(self, name):
-        return self._get(name)[1]
-
-    def sample_ids(self, name):
-        """Row numbers in scikit-learn's digits data."""
-        return self._get(name)[2]
+    def _load(self) -> tuple[np.ndarray, np.ndarray]:
+        # 64 pixel values, then the label, per row; rows cycle through the classes 0..9 (each writer's
+        # digits in that order), so the split (ArraySplits) is stratified and shuffled.
+        table = np.loadtxt(digits_file(), delimiter=",")
+        return to_frames(table[:, :-1].reshape(-1, 8, 8)), table[:, -1].astype(np.int64)
 
 
 @register_dataset("digits")

