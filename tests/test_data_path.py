@@ -64,10 +64,19 @@ def table(path):
 
 # --- evaluation size --------------------------------------------------------------------------------
 
+def embedded_zoo() -> list[dict]:
+    """The default config's zoo as the workflow sees it: fine-tuned entries with their base's architecture."""
+    from gkt.zoo.spec import resolve_bases
+
+    zoo = yaml.safe_load((REPO / "workflow/config/embedded.yaml").read_text())["zoo"]
+    resolve_bases({"results/mnist5k/zoo": zoo})
+    return zoo
+
+
 def test_embedded_models_have_one_size_so_their_preprocessing_does_not_change(mnist):
     """Models trained here inherit their architecture's ImageNet test size (resnet10t: 224 px) in
     their cfg; it is not theirs, so timm's test-size convention leaves them at the dataset's size."""
-    zoo = yaml.safe_load((REPO / "workflow/config/embedded.yaml").read_text())["zoo"]
+    zoo = embedded_zoo()
     for entry in zoo:
         model = create_model(ModelSpec.from_config(entry), mnist)
         test, train = data_config(model, "test"), data_config(model, "train")
@@ -156,7 +165,7 @@ def test_groups_are_runs_of_one_geometry_in_config_order():
 
 
 def test_the_geometry_checkpoint_finds_the_groups_of_a_config(tmp_path, gkt):
-    zoo = yaml.safe_load((REPO / "workflow/config/embedded.yaml").read_text())["zoo"]
+    zoo = embedded_zoo()
     out = tmp_path / "geometry.json"
     assert gkt("logits-geometry", "--dataset", '{"name": "mnist5k", "seed": 0}', "--zoo", json.dumps(zoo),
                "--out", str(out)).returncode == 0

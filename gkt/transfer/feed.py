@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from gkt.device import autocast
 from gkt.errors import GktError
+from gkt.io import write_text
 from gkt.zoo.transforms import Normalise, split_eval
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class Images:
                 os.replace(tmp, path)
             finally:
                 Path(tmp).unlink(missing_ok=True)
-            header.write_text(json.dumps({"shape": list(self.shape)}))
+            write_text(json.dumps({"shape": list(self.shape)}), header)  # last: its presence means complete
             log.info("%s: %d images decoded once into the input cache %s (%.1f GB)", desc, len(data), path, size / 1e9)
             if key is None:  # nothing else can find it: it goes with this set
                 weakref.finalize(self, _remove, path, header)
