@@ -155,7 +155,8 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "transfer_datasets": (
         "Final epoch of every single- and multi-teacher run of this results folder and of the folders given to "
-        "`gkt db --extra-results` (other datasets: Fig. 9).",
+        "`gkt db --extra-results` (other datasets: Fig. 9), runs with a domain-shifted teacher left out (they are "
+        "Fig. 10's experiment, not transfer within a data set).",
         {
             "dataset": "results folder name", "method": "transfer method", "teacher": "teacher(s)", "student": "student",
             "is_multi": "multi-teacher run", "delta_acc": "acc_teacher - acc_student", "delta_transf": "transfer delta",

@@ -1,9 +1,13 @@
 -- transfer_datasets: the final epoch of every transfer run of this results folder (transfer_final)
--- and of the results folders given to `gkt db --extra-results`, each named by its folder.
+-- and of the results folders given to `gkt db --extra-results`, each named by its folder. Runs whose
+-- teacher was made for another data set (teacher_domain_shifted: Fig. 10's experiment) are left out,
+-- so that Figs. 4b and 9 show transfer within each data set, as the paper's do (the extra folders'
+-- runs are all read: their zoo records are not).
 -- Placeholders (gkt/db/build.py): dataset = this results folder's name; extra_metrics = the
 -- transfer/*/*/metrics.parquet files of the extra folders (with their file names).
 SELECT {{dataset}} AS dataset, method, teacher, student, is_multi, delta_acc, delta_transf
 FROM transfer_final
+WHERE NOT teacher_domain_shifted
 UNION ALL BY NAME
 SELECT regexp_extract(filename, '([^/]+)/transfer/[^/]+/[^/]+/metrics\.parquet$', 1) AS dataset,
        method, teacher, student, starts_with(method, 'multi_') AS is_multi,
