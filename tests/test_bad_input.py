@@ -154,7 +154,7 @@ def test_caches_from_other_samples_are_refused(tmp_path):
 
     seed0, seed1 = (get_dataset({"name": "mnist5k", "seed": s}) for s in (0, 1))
     # The sorted stratified subset's labels repeat whatever the seed: only the ids tell them apart.
-    sub0 = np.sort(np.random.default_rng(0).choice(4000, 100, replace=False))
+    sub0 = np.sort(np.random.default_rng(0).choice(len(seed0.labels("train")), 100, replace=False))
     assert seed0.samples_key("train") != seed1.samples_key("train")
     assert seed0.samples_key("train", sub0) != seed1.samples_key("train", sub0)
     path = _cache(tmp_path, samples=seed0.samples_key("val"))
