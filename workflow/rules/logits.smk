@@ -12,7 +12,14 @@ from gkt.logits.groups import GroupPlan
 LOGITS = config["logits"]
 LOGITS_RESOURCES = rule_resources(config, "logits", mem_mb=4000, runtime=20, gpu=0)
 # A grouped model's own job only moves a file; it computes (on what it got) only if nothing was staged.
-LOGITS_MOVE_RESOURCES = {**LOGITS_RESOURCES, "mem_mb": 1000, "runtime": 5, "gpu": 0}
+# No GPU, and none of the keys that would place it on a GPU node.
+LOGITS_MOVE_RESOURCES = {
+    **LOGITS_RESOURCES,
+    **{k: "" for k in ("gres", "gpu_model", "slurm_partition") if k in LOGITS_RESOURCES},
+    "mem_mb": 1000,
+    "runtime": 5,
+    "gpu": 0,
+}
 LOGITS_GROUPS = GroupPlan(
     zoo=config["zoo"],
     dataset=config["dataset"],
