@@ -9,6 +9,6 @@ SELECT student,
        avg(100 * delta_transf)                        AS mean_delta_transf_pct,
        stddev_samp(100 * delta_transf)                AS std_delta_transf_pct
 FROM transfer_final
-WHERE method = 'kl_dp'
+WHERE method = 'kl_dp' AND NOT teacher_domain_shifted  -- shifted teachers: Fig. 10
 GROUP BY student
 ORDER BY student_family, params_m, student;

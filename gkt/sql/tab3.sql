@@ -10,6 +10,6 @@ SELECT student,
        avg(100 * dp_pos_to_teacher)    AS pos_to_teacher_pct,
        avg(100 * dp_neg_to_teacher)    AS neg_to_teacher_pct
 FROM transfer_final
-WHERE method IN ('kl_dp', 'kl_dp_unsup')
+WHERE method IN ('kl_dp', 'kl_dp_unsup') AND NOT teacher_domain_shifted  -- shifted teachers: Fig. 10
 GROUP BY student, method
 ORDER BY student_acc_pct DESC, student, method;

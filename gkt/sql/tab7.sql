@@ -7,5 +7,5 @@ SELECT student,
        method,
        100 * delta_transf AS delta_transf_pct
 FROM transfer_final
-WHERE NOT is_multi
+WHERE NOT is_multi AND NOT teacher_domain_shifted  -- domain-shifted teachers: Fig. 10
 ORDER BY student_acc_pct DESC, student, teacher_acc_pct DESC, teacher, method;

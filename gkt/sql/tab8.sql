@@ -10,6 +10,6 @@ SELECT student,
        avg(100 * delta_rho_neg)         AS mean_delta_rho_neg_pct,
        stddev_samp(100 * delta_rho_neg) AS std_delta_rho_neg_pct
 FROM transfer_final
-WHERE method = 'kl_dp'
+WHERE method = 'kl_dp' AND NOT teacher_domain_shifted  -- shifted teachers: Fig. 10
 GROUP BY student
 ORDER BY student_acc_pct DESC, student;

@@ -10,5 +10,5 @@ SELECT method,
        sum(delta_transf)                                  AS sum_delta_transf,
        100 * avg(CASE WHEN delta_transf > 0 THEN 1 ELSE 0 END) AS success_rate_pct
 FROM transfer_final
-WHERE NOT is_multi
+WHERE NOT is_multi AND NOT teacher_domain_shifted  -- domain-shifted teachers: Fig. 10
 GROUP BY method, student
