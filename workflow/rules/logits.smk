@@ -50,6 +50,9 @@ checkpoint logits_geometry:
 rule logits_group:
     input:
         records=lambda w: [f"{ZOO_DIR}/{m}.json" for m in LOGITS_GROUPS.members_of(w.split, w.group)],
+        # Ancient: only its first run matters here. Depending on the checkpoint directly is what lets
+        # Snakemake start the group jobs it adds after the checkpoint under --until logits.
+        geometry=ancient(f"{LOGITS_DIR}/geometry.json"),
     output:
         f"{LOGITS_DIR}/{{split}}/groups/{{group}}.json",
     wildcard_constraints:
