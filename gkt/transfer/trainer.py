@@ -194,6 +194,9 @@ class Trainer:
         params = [*self.student.model.parameters(), *self.loss.parameters()]
         self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         self.mcl = MCL(self.student.model, cfg.tau, cfg.every) if self.use_mcl else None
+        # What the run is made from does not change while it trains: hashed once, not at every epoch's save
+        # (the targets alone are 130,000 x 1,000 floats per teacher at paper scale).
+        self.fingerprint = self._fingerprint()
 
     def _references(self) -> None:
         """Val predictions of the initial student and the teachers. Runs before any checkpoint
@@ -266,7 +269,7 @@ class Trainer:
 
     def _save(self, epoch: int, rows: list[dict]) -> None:
         state = {
-            "epoch": epoch, "fingerprint": self._fingerprint(), "rows": rows,
+            "epoch": epoch, "fingerprint": self.fingerprint, "rows": rows,
             "student": self.student.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "loss": self.loss.state_dict(), "mcl": self.mcl.state_dict() if self.mcl else None,
         }
@@ -281,7 +284,7 @@ class Trainer:
         except Exception as e:  # a damaged checkpoint only costs the run's progress
             log.warning("ignoring unreadable checkpoint %s (%s): starting over", self.checkpoint_path, e)
             return -1, []
-        stored, now = state.get("fingerprint"), self._fingerprint()
+        stored, now = state.get("fingerprint"), self.fingerprint
         if stored != now:
             changed = sorted(k for k in now if not isinstance(stored, dict) or stored.get(k) != now[k])
             log.warning("checkpoint %s was made from other inputs (changed: %s): starting over",
