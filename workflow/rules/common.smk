@@ -84,6 +84,18 @@ def transfer_inputs(method, teachers, student):
     return files
 
 
+def batch_inputs(jobs):
+    """The inputs of several single-teacher runs (transfer_batch.smk): their transfer_inputs merged into
+    zoo records, val caches and train caches of every model they involve."""
+    merged = {"records": set(), "val": set(), "train": set()}
+    for job in jobs:
+        files = transfer_inputs(job.method, job.teachers, job.student)
+        merged["records"] |= {files["student_record"], *files["teacher_records"]}
+        merged["val"] |= {files["student_val"], *files["teacher_val"]}
+        merged["train"] |= set(files.get("train", []))
+    return {name: sorted(paths) for name, paths in merged.items()}
+
+
 def multi_job(w, mode=None):
     """The configured multi-teacher job of a multi_<mode>-<objective>/<teachers>__<student> folder."""
     path = vocab.run_path(vocab.multi_method(mode or w.mode), w.teachers, w.student, w.objective)

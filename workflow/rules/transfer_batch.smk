@@ -6,7 +6,7 @@
 # keep one job each. A changed setting of one run reruns its batch: the other runs of the batch then
 # resume from their final checkpoints and only rewrite their outputs.
 # From common.smk: TRANSFER, TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, RESULTS, ZOO_DIR, LOGITS_DIR,
-# DATASET_JSON, GKT_ENV, transfer_config; from transfer.smk: TRANSFER_RESOURCES.
+# DATASET_JSON, GKT_ENV, transfer_config, batch_inputs; from transfer.smk: TRANSFER_RESOURCES.
 from gkt.workflow import transfer_batches
 
 for _i, _batch in enumerate(transfer_batches(TRANSFER_JOBS.values(), TRANSFER.get("batch", 1))):
@@ -15,10 +15,7 @@ for _i, _batch in enumerate(transfer_batches(TRANSFER_JOBS.values(), TRANSFER.ge
         name:
             f"transfer_batch_{_i}"
         input:
-            records=sorted({f"{ZOO_DIR}/{m}.json" for job in _batch for m in (*job.teachers, job.student)}),
-            val=sorted({f"{LOGITS_DIR}/val/{m}.parquet" for job in _batch for m in (*job.teachers, job.student)}),
-            train=sorted({f"{LOGITS_DIR}/train/{m}.parquet" for job in _batch for m in (*job.teachers, job.student)
-                          if transfer_config(job.method).targets == "cached"}),
+            **batch_inputs(_batch),
         output:
             [f"{TRANSFER_DIR}/{job.path}/{name}" for job in _batch for name in TRANSFER_FILES],
         params:
