@@ -32,7 +32,7 @@ rule all_pairs:
     output:
         all_pairs=f"{RECOMMEND_DIR}/all_pairs.parquet",
     params:
-        results=RESULTS,
+        results=lambda w, input: os.path.dirname(os.path.dirname(input.records[0])),  # results/<name>
         models=MODELS,
     conda:
         GKT_ENV
@@ -53,7 +53,7 @@ rule recommend:
         ranking=f"{RECOMMEND_DIR}/ranking.parquet",
         validation=f"{RECOMMEND_DIR}/validation.parquet",
     params:
-        results=RESULTS,
+        results=lambda w, input: os.path.dirname(os.path.dirname(input.records[0])),  # results/<name>
         settings=KL_DP_SETTINGS,
     conda:
         GKT_ENV
@@ -79,7 +79,7 @@ rule improve:
         k=r"\d+",
     params:
         dataset=DATASET_JSON,
-        results=RESULTS,
+        results=lambda w, input: os.path.dirname(os.path.dirname(input.ranking)),  # results/<name>
         settings=KL_DP_SETTINGS,
         out=lambda w, output: os.path.dirname(output.improve),
     conda:
