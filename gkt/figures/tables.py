@@ -26,7 +26,7 @@ def _pm(mean, std, n=None) -> str:
     if n is None or n < 2 or _missing(std) or _missing(mean):
         return text
     half = 1.96 * float(std) / math.sqrt(n)
-    return f"{text} [{float(mean) - half:+.2f}, {float(mean) + half:+.2f}]"
+    return f"{text} {_bracket(float(mean) - half, float(mean) + half, 2, sign=True)}"
 
 
 def _pct(v, digits=2, sign=False) -> str:
@@ -213,7 +213,12 @@ def _ci(point, lo, hi, digits=1, sign=False) -> str:
     if _missing(point):
         return "–"
     text = _pct(point, digits, sign)
-    return text if _missing(lo) else f"{text} [{_pct(lo, digits, sign)}, {_pct(hi, digits, sign)}]"
+    return text if _missing(lo) else f"{text} {_bracket(lo, hi, digits, sign)}"
+
+
+def _bracket(lo, hi, digits, sign=False) -> str:
+    """An interval as the tables show it: `[lo, hi]`."""
+    return f"[{_pct(lo, digits, sign)}, {_pct(hi, digits, sign)}]"
 
 
 @register_figure(
