@@ -34,6 +34,15 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
 
 
+def add_eval_size(parser: argparse.ArgumentParser) -> None:
+    """`--eval-size`: the evaluation convention (logits.eval_size), one for the caches and the transfers that read them."""
+    from gkt.zoo.transforms import DEFAULT_EVAL_SIZE, EVAL_SIZES
+
+    parser.add_argument("--eval-size", choices=EVAL_SIZES, default=DEFAULT_EVAL_SIZE,
+                        help="preprocess every model at timm's test size (its results tables' convention) or at its "
+                             f"training size (logits.eval_size; default {DEFAULT_EVAL_SIZE})")
+
+
 def pick_model(entry_or_config: dict, name: str | None = None) -> dict:
     """A zoo entry given either directly or as a whole config plus a model name."""
     if "zoo" not in entry_or_config:

@@ -6,8 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from gkt.config import add_common, json_or_file
-from gkt.zoo.transforms import DEFAULT_EVAL_SIZE, EVAL_SIZES
+from gkt.config import add_common, add_eval_size, json_or_file
 
 
 def _add_run_options(p) -> None:
@@ -15,8 +14,7 @@ def _add_run_options(p) -> None:
     p.add_argument("--split", default="val", help="train or val")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers (image decoding)")
-    p.add_argument("--eval-size", choices=EVAL_SIZES, default=DEFAULT_EVAL_SIZE,
-                   help="evaluate at timm's test size (its results tables' convention) or at the training size")
+    add_eval_size(p)
 
 
 def register(sub) -> None:
@@ -41,7 +39,7 @@ def register(sub) -> None:
     m = sub.add_parser("logits-geometry", help="every zoo model's preprocessing geometry, for the logits groups")
     add_common(m)
     m.add_argument("--zoo", type=json_or_file, required=True, help="the zoo entries (inline JSON list or a file)")
-    m.add_argument("--eval-size", choices=EVAL_SIZES, default=DEFAULT_EVAL_SIZE)
+    add_eval_size(m)
     m.add_argument("--out", required=True, help="JSON path, e.g. results/<dataset>/logits/geometry.json")
     m.set_defaults(func=run_geometry)
 

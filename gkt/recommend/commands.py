@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from gkt.config import json_or_file
+from gkt.config import add_eval_size, json_or_file
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def register(sub) -> None:
     p.add_argument("--settings", type=json_or_file, default=None, help=SETTINGS_HELP)
     p.add_argument("--out", default=None,
                    help="folder of the runs and improve.parquet (default <results>/recommend/improve/<student>__top<K>)")
+    add_eval_size(p)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     p.set_defaults(func=run_improve)
 
@@ -168,7 +169,8 @@ def run_improve(args) -> None:
     cfg = kl_dp_settings(args.settings)
     ranking, measured = ranking_of(results, args.settings, [args.student])
     out = Path(args.out) if args.out else results / "recommend" / "improve" / f"{args.student}__top{args.teachers}"
-    row = improve(results, args.dataset, cfg, args.student, args.teachers, ranking, measured, out, args.threads)
+    row = improve(results, args.dataset, cfg, args.student, args.teachers, ranking, measured, out, args.threads,
+                  args.eval_size)
     write_parquet(row, out / "improve.parquet")
     r = row.to_pylist()[0]
     print(f"{r['student']}: sequential KL+DP from its top {r['k']} teachers ({r['order_used'].replace('+', ' -> ')}) "

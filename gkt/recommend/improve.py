@@ -21,6 +21,7 @@ from gkt.recommend.features import METHOD
 from gkt.recommend.schemas import IMPROVE_SCHEMA
 from gkt.transfer.settings import TransferConfig, resolve
 from gkt.transfer.vocabulary import TEACHER_SEP
+from gkt.zoo.transforms import DEFAULT_EVAL_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _final(run_dir: Path) -> dict:
 
 
 def improve(results: Path, dataset: dict, cfg: TransferConfig, student: str, k: int, ranking: pl.DataFrame,
-            measured: pl.DataFrame, out_dir: Path, threads: int | None = None) -> pa.Table:
+            measured: pl.DataFrame, out_dir: Path, threads: int | None = None, eval_size: str = DEFAULT_EVAL_SIZE) -> pa.Table:
     """Run the sequential transfer from the top-k teachers (and the single run it is compared with, when
     the pipeline has none with these settings) into `out_dir`; returns the improve.parquet row."""
     from gkt.data.registry import get_dataset
@@ -66,7 +67,7 @@ def improve(results: Path, dataset: dict, cfg: TransferConfig, student: str, k: 
     from gkt.transfer.run import Inputs, run_transfer
 
     teachers = top_teachers(ranking, student, k)
-    inputs = Inputs(get_dataset(dataset), results / "zoo", results / "logits", setup_torch(threads))
+    inputs = Inputs(get_dataset(dataset), results / "zoo", results / "logits", setup_torch(threads), eval_size=eval_size)
     log.info("sequential KL+DP into %s from its top-%d teachers %s -> %s", student, k, teachers, out_dir)
     seq_dir = out_dir / "sequential"
     run_multi(inputs, cfg, "sequential", student, teachers, seq_dir)

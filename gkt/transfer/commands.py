@@ -9,7 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from gkt.config import add_common, json_or_file
+from gkt.config import add_common, add_eval_size, json_or_file
 from gkt.transfer import vocabulary as vocab
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--zoo-dir", required=True, help="zoo folder (results/<dataset>/zoo)")
     p.add_argument("--logits-dir", default=None,
                    help="logits cache folder (results/<dataset>/logits): cached train targets and val predictions")
+    add_eval_size(p)
     p.add_argument("--method", required=True, help="transfer method: kl, xekl, xekl_ls, kl_topk, kl_dp, kl_dp_unsup, "
                    "cd, crd, or any of them + _mcl (e.g. xekl_mcl)")
     p.add_argument("--student", required=True, help="zoo model that receives the knowledge")
@@ -48,6 +49,7 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--zoo-dir", required=True, help="zoo folder (results/<dataset>/zoo)")
     p.add_argument("--logits-dir", default=None, help="logits cache folder (results/<dataset>/logits)")
+    add_eval_size(p)
     p.add_argument("--runs", type=json_or_file, required=True,
                    help="JSON list of runs: {method, teacher, student, settings, out} (settings: TransferConfig fields)")
     p.set_defaults(func=run_batch)
@@ -93,7 +95,8 @@ def _inputs(args):
     from gkt.transfer.run import Inputs
 
     device = setup_torch(args.threads)
-    return Inputs(get_dataset(args.dataset), Path(args.zoo_dir), Path(args.logits_dir) if args.logits_dir else None, device)
+    return Inputs(get_dataset(args.dataset), Path(args.zoo_dir), Path(args.logits_dir) if args.logits_dir else None, device,
+                  eval_size=args.eval_size)
 
 
 def run_single(args) -> None:

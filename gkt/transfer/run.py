@@ -24,7 +24,7 @@ from gkt.transfer.losses import build_loss
 from gkt.transfer.settings import TransferConfig
 from gkt.transfer.trainer import Participant, Reference, Split, Trainer, TransferResult, predict
 from gkt.zoo.store import ModelRecord, load_model
-from gkt.zoo.transforms import data_config, model_transform
+from gkt.zoo.transforms import DEFAULT_EVAL_SIZE, data_config, model_transform
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ class Inputs:
     zoo_dir: Path
     logits_dir: Path | None
     device: torch.device
+    # The evaluation convention of the logits caches (logits.eval_size): the transfer runs preprocess every
+    # model the same way, so that cached targets and val predictions are the ones the run would compute.
+    eval_size: str = DEFAULT_EVAL_SIZE
     # Zoo models loaded so far, by (name, augmentation): a multi-teacher run loads each model once.
     loaded: dict = dataclasses.field(default_factory=dict, repr=False)
 
@@ -50,7 +53,8 @@ def participant(inputs: Inputs, name: str, augmentation: str, weights: Path | No
     if key not in inputs.loaded:
         model, record = load_model(name, inputs.zoo_dir, inputs.dataset)
         train_tf = model_transform(model, is_training=True, augmentation=augmentation) if augmentation != "none" else None
-        inputs.loaded[key] = (Participant(name, model, model_transform(model), train_tf), record)
+        inputs.loaded[key] = (Participant(name, model, model_transform(model, eval_size=inputs.eval_size), train_tf),
+                              record)
     return inputs.loaded[key]
 
 
@@ -86,6 +90,10 @@ def _cache(inputs: Inputs, split: str, record: ModelRecord, predictions_only: bo
     if cache.meta.get("weights_hash") != record.weights_hash:
         raise GktError(f"logits cache {path} is from other weights than zoo model {record.name!r}: "
                        f"delete it and rerun the logits stage (snakemake {path})")
+    if cache.meta.get("eval_size") != inputs.eval_size:
+        raise GktError(f"logits cache {path} was evaluated at the {cache.meta.get('eval_size')} size, this transfer at "
+                       f"the {inputs.eval_size} size: give transfer the cache's --eval-size (logits.eval_size) or "
+                       "rebuild the cache")
     if not np.array_equal(cache.label, inputs.dataset.labels(split)):
         raise GktError(f"logits cache {path} has other labels than the {split} split: rerun the logits stage")
     return cache
@@ -126,7 +134,8 @@ def val_preds(inputs: Inputs, p: Participant, record: ModelRecord) -> np.ndarray
 
 def result_meta(inputs: Inputs, record: ModelRecord, model: torch.nn.Module) -> dict:
     """Metadata of a transferred model's val logits (the logits-cache format)."""
-    return {"architecture": record.arch, "dataset": inputs.dataset.name, "transform": data_config(model),
+    return {"architecture": record.arch, "dataset": inputs.dataset.name,
+            "transform": data_config(model, inputs.eval_size), "eval_size": inputs.eval_size,
             "samples": inputs.dataset.samples_key("val")}
 
 
@@ -158,6 +167,7 @@ def run_transfer(inputs: Inputs, cfg: TransferConfig, student: str, teachers: li
         Split(ds.split("train"), ds.labels("train"), indices), Split(ds.split("val"), ds.labels("val")),
         out_dir, inputs.device, tables=tables, reference=reference, keys=keys,
         logits_meta=result_meta(inputs, s_rec, s.model),
-        provenance={"train_samples": ds.samples_key("train", indices), "val_samples": ds.samples_key("val")},
+        provenance={"train_samples": ds.samples_key("train", indices), "val_samples": ds.samples_key("val"),
+                    "eval_size": inputs.eval_size},
     )
     return trainer.fit()

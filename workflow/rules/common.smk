@@ -1,6 +1,6 @@
 # Shared names of every rule file, included first; the helpers behind them live in gkt.workflow.
 # It defines, for every later file, the names DS, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, CONTROL,
-# DATASET_JSON, GKT_ENV, TARGETS (each rule file adds to it), STUDIES and STUDY_RESULTS; the transfer section's TRANSFER,
+# DATASET_JSON, EVAL_SIZE, GKT_ENV, TARGETS (each rule file adds to it), STUDIES and STUDY_RESULTS; the transfer section's TRANSFER,
 # TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS and TRANSFER_OUTPUTS (transfer.smk adds to it);
 # RECOMMEND_OUTPUTS (recommend.smk adds to it); the
 # modules dataclasses, json, os and vocab; and the input functions zoo_base_record, transfer_config, transfer_files,
@@ -24,6 +24,8 @@ LOGITS_DIR = f"{RESULTS}/logits"
 MODELS = [m["name"] for m in config["zoo"]]
 CONTROL = config.get("control")
 DATASET_JSON = as_json(config["dataset"])
+# One evaluation convention for the logits caches and the transfer runs that read them.
+EVAL_SIZE = config["logits"]["eval_size"]
 
 # The software environment of every rule is the gkt package with its pinned torch/timm.
 GKT_ENV = "../envs/gkt.yaml"

@@ -23,7 +23,7 @@ LOGITS_MOVE_RESOURCES = {
 LOGITS_GROUPS = GroupPlan(
     zoo=config["zoo"],
     dataset=config["dataset"],
-    eval_size=LOGITS["eval_size"],
+    eval_size=EVAL_SIZE,
     size=LOGITS["group_size"],
     members={"val": MODELS, "train": MODELS},
     table=f"{LOGITS_DIR}/geometry.json",
@@ -37,7 +37,7 @@ checkpoint logits_geometry:
     params:
         zoo=lambda w: as_json(LOGITS_GROUPS.checkpoint_params()["zoo"]),
         dataset=DATASET_JSON,
-        eval_size=LOGITS["eval_size"],
+        eval_size=EVAL_SIZE,
     conda:
         GKT_ENV
     log:
@@ -65,7 +65,7 @@ rule logits_group:
         cache_dir=lambda w: f"{LOGITS_DIR}/{w.split}",
         batch_size=LOGITS["batch_size"],
         workers=LOGITS["workers"],
-        eval_size=LOGITS["eval_size"],
+        eval_size=EVAL_SIZE,
     conda:
         GKT_ENV
     log:
@@ -98,7 +98,7 @@ rule logits:
         zoo_dir=lambda w, input: os.path.dirname(input.record),
         batch_size=LOGITS["batch_size"],
         workers=LOGITS["workers"],
-        eval_size=LOGITS["eval_size"],
+        eval_size=EVAL_SIZE,
     conda:
         GKT_ENV
     log:

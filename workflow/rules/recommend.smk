@@ -79,6 +79,7 @@ rule improve:
         k=r"\d+",
     params:
         dataset=DATASET_JSON,
+        eval_size=EVAL_SIZE,
         results=lambda w, input: os.path.dirname(os.path.dirname(input.ranking)),  # results/<name>
         settings=KL_DP_SETTINGS,
         out=lambda w, output: os.path.dirname(output.improve),
@@ -90,7 +91,7 @@ rule improve:
     resources:
         **TRANSFER_RESOURCES,
     shell:
-        "gkt --log {log} improve --dataset {params.dataset:q} --results {params.results}"
+        "gkt --log {log} improve --dataset {params.dataset:q} --results {params.results} --eval-size {params.eval_size}"
         " --student {wildcards.student} --teachers {wildcards.k} --settings {params.settings:q}"
         " --out {params.out:q} --threads {threads}"
 

@@ -37,6 +37,7 @@ rule transfer:
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
+        eval_size=EVAL_SIZE,
         zoo_dir=lambda w, input: os.path.dirname(input.student_record),
         logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
         settings=lambda w: as_json(dataclasses.asdict(transfer_config(w.method))),
@@ -50,7 +51,7 @@ rule transfer:
         **TRANSFER_RESOURCES,
     shell:
         "gkt --log {log} transfer --dataset {params.dataset:q} --zoo-dir {params.zoo_dir} --logits-dir {params.logits_dir}"
-        " --method {wildcards.method} --teacher {wildcards.teacher} --student {wildcards.student}"
+        " --eval-size {params.eval_size} --method {wildcards.method} --teacher {wildcards.teacher} --student {wildcards.student}"
         " --settings {params.settings:q} --out {params.out:q} --threads {threads}"
 
 
@@ -66,6 +67,7 @@ rule transfer_multi:
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
+        eval_size=EVAL_SIZE,
         zoo_dir=lambda w, input: os.path.dirname(input.student_record),
         logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
         method=lambda w: multi_job(w).loss,
@@ -82,7 +84,7 @@ rule transfer_multi:
         **TRANSFER_RESOURCES,
     shell:
         "gkt --log {log} transfer-multi --mode {wildcards.mode} --dataset {params.dataset:q} --zoo-dir {params.zoo_dir}"
-        " --logits-dir {params.logits_dir} --method {params.method} --teachers {params.teachers:q}"
+        " --logits-dir {params.logits_dir} --eval-size {params.eval_size} --method {params.method} --teachers {params.teachers:q}"
         " --student {wildcards.student} --order {params.order} --settings {params.settings:q}"
         " --out {params.out:q} --threads {threads}"
 
@@ -99,6 +101,7 @@ rule transfer_soup:
         student=MODEL_RE,
     params:
         dataset=DATASET_JSON,
+        eval_size=EVAL_SIZE,
         zoo_dir=lambda w, input: os.path.dirname(input.student_record),
         logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
         method=lambda w: multi_job(w, "soup").loss,
@@ -116,7 +119,7 @@ rule transfer_soup:
         **TRANSFER_RESOURCES,
     shell:
         "gkt --log {log} transfer-multi --mode soup --dataset {params.dataset:q} --zoo-dir {params.zoo_dir}"
-        " --logits-dir {params.logits_dir} --method {params.method} --teachers {params.teachers:q}"
+        " --logits-dir {params.logits_dir} --eval-size {params.eval_size} --method {params.method} --teachers {params.teachers:q}"
         " --student {wildcards.student} --holdout {params.holdout} --settings {params.settings:q}"
         " --out {params.out:q} --out-greedy {params.greedy:q} --threads {threads}"
 

@@ -20,6 +20,7 @@ for _i, _batch in enumerate(transfer_batches(TRANSFER_JOBS.values(), TRANSFER.ge
             [f"{TRANSFER_DIR}/{job.path}/{name}" for job in _batch for name in TRANSFER_FILES],
         params:
             dataset=DATASET_JSON,
+            eval_size=EVAL_SIZE,
             zoo_dir=lambda w, input: os.path.dirname(input.records[0]),
             logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.val[0])),
             runs=as_json([{"method": job.method, "teacher": job.teacher, "student": job.student,
@@ -34,6 +35,6 @@ for _i, _batch in enumerate(transfer_batches(TRANSFER_JOBS.values(), TRANSFER.ge
             **TRANSFER_RESOURCES,
         shell:
             "gkt --log {log} transfer-batch --dataset {params.dataset:q} --zoo-dir {params.zoo_dir}"
-            " --logits-dir {params.logits_dir} --runs {params.runs:q} --threads {threads}"
+            " --logits-dir {params.logits_dir} --eval-size {params.eval_size} --runs {params.runs:q} --threads {threads}"
 
     workflow.ruleorder(f"transfer_batch_{_i}", "transfer")
