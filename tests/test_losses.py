@@ -9,7 +9,7 @@ from gkt.errors import GktError
 from gkt.transfer.contrastive import CRDDist
 from gkt.transfer.losses import LossContext, TransferBatch, build_loss
 from gkt.transfer.vocabulary import known_methods, split_method
-from gkt.transfer.metrics import per_class_transfer, transfer_metrics
+from gkt.transfer.metrics import per_class_transfer, significance, transfer_metrics
 
 torch.set_num_threads(1)
 B, C, T = 16, 7, 2.5
@@ -205,3 +205,13 @@ def test_delta_transf_is_gain_minus_loss():
     assert pc["pos_flips"].sum() == flips0.sum() and pc["transferred"].sum() == (flips0 & (p1 == labels)).sum()
     same = transfer_metrics(labels, p0, p0, pt)
     assert same["gain"] == same["loss"] == same["delta_transf"] == same["delta_rho_pos"] == 0
+
+
+@pytest.mark.parametrize("gained, lost", [(0, 0), (0, 1), (3, 3), (7, 19), (120, 80), (2600, 2400), (0, 900)])
+def test_mcnemar_p_is_the_exact_binomial_test(gained, lost):
+    from scipy.stats import binomtest
+
+    p = significance(gained, lost, 50_000)["mcnemar_p"]
+    assert significance(np.int64(gained), np.int64(lost), 50_000)["mcnemar_p"] == p  # counts come from numpy
+    expected = 1.0 if gained + lost == 0 else binomtest(gained, gained + lost, 0.5).pvalue
+    assert math.isclose(p, expected, rel_tol=1e-9, abs_tol=1e-300)
