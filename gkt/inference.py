@@ -1,5 +1,5 @@
-"""The one prediction loop: models over batches of inputs, on the GPU when there is one (channels_last
-and autocast there). Below every stage that runs models: the zoo measures val top-1 with it, the
+"""The one prediction loop: models over batches of inputs, on the GPU when there is one (autocast
+there), in channels_last memory format everywhere (gkt.device.channels_last). Below every stage that runs models: the zoo measures val top-1 with it, the
 logits stage caches with it (several models over one stream of decoded images), transfer evaluates
 with it.
 
@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from gkt.device import autocast
+from gkt.device import autocast, channels_last
 from gkt.errors import GktError
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,10 @@ class OnDevice:
     def __init__(self, model: nn.Module, device: torch.device, name: str = "model"):
         self.device, self.name, self.limit = device, name, None
         self.cuda = device.type == "cuda"
-        self.model = model.to(device).eval()
-        if self.cuda:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = channels_last(model.to(device).eval())
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.cuda:
-            x = x.to(memory_format=torch.channels_last)
+        x = channels_last(x)
         with autocast(self.device):
             return self.model(x).float().cpu()
 

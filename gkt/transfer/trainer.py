@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from gkt.device import autocast, seed_all
+from gkt.device import autocast, channels_last, seed_all
 from gkt.inference import predict as run_model
 from gkt.errors import GktError
 from gkt.io import atomic_path
@@ -179,7 +179,7 @@ class Trainer:
         # The loss's own parameters (CRD's heads and memory) are drawn here, before any epoch seeds.
         seed_all(cfg.seed)
         self.num_classes = self._check_classes()
-        self.student.model.to(dev)
+        channels_last(self.student.model.to(dev))
         self.val_batches = Batches(self._views(self.val_split, [self.student.transform]), cfg.eval_batch_size,
                                    cfg.workers, desc="val")
         self.val_labels = self.val_batches.labels.numpy()
@@ -317,7 +317,8 @@ class Trainer:
              routing: RoutingShares | None = None) -> torch.Tensor:
         """One optimizer step on a batch (as `Batches` yields it); returns the detached loss."""
         dev, model = self.device, self.student.model
-        x, labels = views[self.student_slot].to(dev, non_blocking=True), labels.to(dev, non_blocking=True)
+        x = channels_last(views[self.student_slot].to(dev, non_blocking=True))
+        labels = labels.to(dev, non_blocking=True)
         with autocast(dev):
             feats = None
             if self.loss.needs_features:

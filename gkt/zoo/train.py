@@ -11,7 +11,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from gkt.data.base import DatasetSource
-from gkt.device import seed_all
+from gkt.device import channels_last, seed_all
 from gkt.errors import GktError
 from gkt.inference import predict_dataset, top1
 from gkt.zoo.build import create_model
@@ -57,7 +57,7 @@ def fit(model: nn.Module, name: str, recipe: dict, dataset: DatasetSource, devic
         raise GktError(
             f"model {name!r}: unknown augmentation {recipe['augmentation']!r}; use one of {', '.join(AUGMENTATIONS)}"
         )
-    model = model.to(device)
+    model = channels_last(model.to(device))
     frozen = params is not None
     if frozen:
         keep = {id(p) for p in params}
@@ -76,7 +76,7 @@ def fit(model: nn.Module, name: str, recipe: dict, dataset: DatasetSource, devic
         model.train(not frozen)
         bar = tqdm(loader, desc=f"{name} epoch {epoch + 1}/{recipe['epochs']}", disable=None, leave=False)
         for x, y in bar:
-            loss = criterion(model(x.to(device)), y.to(device))
+            loss = criterion(model(channels_last(x.to(device))), y.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
