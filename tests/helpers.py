@@ -216,3 +216,22 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
         assert main(["recommend", "--results", str(results), "--out-ranking", str(out / "ranking.parquet"),
                      "--out-validation", str(out / "validation.parquet")]) == 0
     return results
+
+
+def tiny_zoo(results: Path, dataset, names, **spec) -> Path:
+    """Tiny CNNs (`spec`: ModelSpec fields besides name and seed; seed = position in `names`) saved in
+    `results`/zoo with both logits caches in `results`/logits; returns `results`."""
+    import torch
+
+    from gkt.logits.compute import cache_logits
+    from gkt.zoo.spec import ModelSpec
+    from gkt.zoo.store import save_model
+    from gkt.zoo.train import make_zoo_model
+
+    for seed, name in enumerate(names):
+        model, record = make_zoo_model(ModelSpec(name=name, seed=seed, **spec), dataset, torch.device("cpu"))
+        save_model(model, record, results / "zoo")
+        for split in ("train", "val"):
+            cache_logits(name, results / "zoo", dataset, split, results / "logits" / split / f"{name}.parquet",
+                         torch.device("cpu"))
+    return results

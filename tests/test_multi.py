@@ -13,6 +13,7 @@ from gkt.transfer.losses import LOSSES, all_losses
 from gkt.transfer.multi import average_weights, chain_rows, greedy_soup, order_teachers
 from gkt.transfer.settings import resolve
 from gkt.transfer.vocabulary import LOSS_PARAMS
+from tests.helpers import tiny_zoo
 
 torch.set_num_threads(1)
 
@@ -95,19 +96,7 @@ TINY = {"arch": "resnet10t", "kwargs": {"channels": [8, 8, 16, 16]}, "source": "
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory, mnist):
     """Three random-init tiny CNNs (transfer works the same on them) and their logits caches."""
-    from gkt.logits.compute import cache_logits
-    from gkt.zoo.spec import ModelSpec
-    from gkt.zoo.store import save_model
-    from gkt.zoo.train import make_zoo_model
-
-    root = tmp_path_factory.mktemp("zoo")
-    for seed, name in enumerate(("s", "t1", "t2")):
-        model, record = make_zoo_model(ModelSpec(name=name, seed=seed, **TINY), mnist, torch.device("cpu"))
-        save_model(model, record, root / "zoo")
-        for split in ("train", "val"):
-            cache_logits(name, root / "zoo", mnist, split, root / "logits" / split / f"{name}.parquet",
-                         torch.device("cpu"))
-    return root
+    return tiny_zoo(tmp_path_factory.mktemp("zoo"), mnist, ("s", "t1", "t2"), **TINY)
 
 
 ARGS = ["--dataset", '{"name": "mnist5k"}', "--threads", "1", "--settings",

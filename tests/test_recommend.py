@@ -21,6 +21,7 @@ from gkt.complementary.stats import (
 from gkt.errors import GktError
 from gkt.recommend.jobs import improve_jobs
 from gkt.recommend.model import FEATURES, rank_teachers, validate
+from tests.helpers import tiny_zoo
 
 torch.set_num_threads(1)
 
@@ -232,19 +233,7 @@ SETTINGS = {"epochs": 1, "batch_size": 64, "lr": 0.01, "subset_per_class": 10}
 @pytest.fixture(scope="module")
 def tiny_results(tmp_path_factory, mnist):
     """Four untrained tiny CNNs made as trained zoo models (0 epochs), with both logits caches."""
-    from gkt.logits.compute import cache_logits
-    from gkt.zoo.spec import ModelSpec
-    from gkt.zoo.store import save_model
-    from gkt.zoo.train import make_zoo_model
-
-    results = tmp_path_factory.mktemp("tiny") / "results" / "mnist5k"
-    for seed, name in enumerate(("s", "t1", "t2", "t3")):
-        model, record = make_zoo_model(ModelSpec(name=name, seed=seed, **TINY), mnist, torch.device("cpu"))
-        save_model(model, record, results / "zoo")
-        for split in ("train", "val"):
-            cache_logits(name, results / "zoo", mnist, split, results / "logits" / split / f"{name}.parquet",
-                         torch.device("cpu"))
-    return results
+    return tiny_zoo(tmp_path_factory.mktemp("tiny") / "results" / "mnist5k", mnist, ("s", "t1", "t2", "t3"), **TINY)
 
 
 def _improve(results, out, settings=SETTINGS):
