@@ -76,7 +76,8 @@ class TransferResult:
 
 class RoutingShares:
     """DP assignment quality on the transfer data: the share of positive-flip samples routed to a
-    teacher and of negative-flip samples (counted on device, read once per epoch)."""
+    teacher and of negative-flip samples (counted on device over the epochs a metrics row covers, read
+    once per row)."""
 
     def __init__(self, device: torch.device):
         self.counts = torch.zeros(4, dtype=torch.long, device=device)
@@ -272,6 +273,7 @@ class Trainer:
             "epoch": epoch, "fingerprint": self.fingerprint, "rows": rows,
             "student": self.student.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "loss": self.loss.state_dict(), "mcl": self.mcl.state_dict() if self.mcl else None,
+            "routing": self.routing.counts,
         }
         with atomic_path(self.checkpoint_path) as tmp:
             torch.save(state, tmp)
@@ -290,28 +292,31 @@ class Trainer:
             log.warning("checkpoint %s was made from other inputs (changed: %s): starting over",
                         self.checkpoint_path, ", ".join(changed) or "format")
             return -1, []
+        if "routing" not in state:
+            log.warning("checkpoint %s predates per-row routing counts: starting over", self.checkpoint_path)
+            return -1, []
         self.student.model.load_state_dict(state["student"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.loss.load_state_dict(state["loss"])
         if self.mcl:
             self.mcl.load_state_dict(state["mcl"])
+        self.routing.counts.copy_(state["routing"])
         log.info("resuming %s after epoch %d from %s", self.keys["method"], state["epoch"], self.checkpoint_path)
         return int(state["epoch"]), state["rows"]
 
     # ------------------------------------------------------------------------------- the loop
-    def _train_epoch(self, epoch: int) -> tuple[float, float, float]:
-        """One pass over the transfer set; returns (mean loss, DP pos share, DP neg share)."""
+    def _train_epoch(self, epoch: int, routing: RoutingShares) -> float:
+        """One pass over the transfer set, counting DP's routing into `routing`; returns the mean loss."""
         order = torch.randperm(len(self.train_batches), generator=torch.Generator().manual_seed(
             seed_epoch(self.cfg.seed, epoch)))
         self.student.model.train()
-        routing = RoutingShares(self.device)
         total, steps = torch.zeros((), device=self.device), 0
         for views, labels, index in tqdm(self.train_batches(order), desc=f"epoch {epoch}", unit="batch",
                                          total=math.ceil(len(order) / self.cfg.batch_size), disable=None, leave=False):
             loss = self.step(views, labels, index, routing)
             total += loss
             steps += 1
-        return (total.item() / max(steps, 1), *routing.shares())
+        return total.item() / max(steps, 1)
 
     def step(self, views: tuple[torch.Tensor, ...], labels: torch.Tensor, index: torch.Tensor,
              routing: RoutingShares | None = None) -> torch.Tensor:
@@ -350,6 +355,8 @@ class Trainer:
     def fit(self) -> TransferResult:
         t_setup = time.perf_counter()
         self.prepare()
+        # DP's routing since the previous metrics row (checkpointed, so a resumed run counts the same).
+        self.routing = RoutingShares(self.device)
         done, rows = self._resume()
         metrics_path = self.out_dir / "metrics.parquet"
         val_logits = None
@@ -362,14 +369,14 @@ class Trainer:
         what = f"{self.keys['method']} {self.keys['teacher']} -> {self.keys['student']}"
         t0 = time.perf_counter()
         for epoch in tqdm(range(done + 1, self.cfg.epochs + 1), desc=what, unit="epoch", disable=None):
-            mean_loss, *dp = self._train_epoch(epoch)
+            mean_loss = self._train_epoch(epoch, self.routing)
             val_logits = None
             # Evaluated every `eval_every` epochs and after the last: on small models the val pass
             # costs as much as training. A row's seconds cover the epochs since the previous row.
             if epoch % self.cfg.eval_every == 0 or epoch == self.cfg.epochs:
                 val_logits = predict(self.result_model, self.val_batches, self.device)
-                rows.append(self._row(epoch, val_logits.argmax(1), time.perf_counter() - t0, tuple(dp)))
-                t0 = time.perf_counter()
+                rows.append(self._row(epoch, val_logits.argmax(1), time.perf_counter() - t0, self.routing.shares()))
+                t0, self.routing = time.perf_counter(), RoutingShares(self.device)
                 write_metrics(rows, metrics_path)
                 log.info("%s: epoch %d/%d train loss %.4f, val acc %.4f (delta %+.4f)", what, epoch,
                          self.cfg.epochs, mean_loss, rows[-1]["acc"], rows[-1]["delta_transf"])
