@@ -165,7 +165,7 @@ def content_key(views: Views, geometry: Callable) -> str | None:
     base = views.base
     h = hashlib.sha256(f"{type(base).__name__}|{geometry!r}|".encode())
     h.update(np.ascontiguousarray(views.indices, dtype=np.int64).tobytes())
-    if hasattr(base, "samples"):  # gkt.data.imagenet.ImageFiles: (path, label) per sample
+    if hasattr(base, "samples"):  # gkt.data.imagefolder.ImageFiles: (path, label) per sample
         for i in views.indices:
             path, label = base.samples[int(i)]
             st = os.stat(path)
