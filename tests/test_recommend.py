@@ -19,7 +19,7 @@ from gkt.complementary.stats import (
     all_pair_stats, all_pairs_table, bootstrap_intervals, pair_stats, pairs_table,
 )
 from gkt.errors import GktError
-from gkt.recommend.jobs import improve_jobs
+from gkt.recommend.jobs import improve_jobs, ranks
 from gkt.recommend.model import FEATURES, rank_teachers, validate
 from tests.helpers import tiny_zoo
 
@@ -216,14 +216,21 @@ def test_recommend_command_on_a_results_folder(results_dir, tmp_path, gkt):
 
 def test_improve_config_entries_are_checked():
     zoo = [{"name": n} for n in ("a", "b", "c")] + [{"name": "ctl", "source": "random"}]
-    assert improve_jobs({"zoo": zoo, "recommend": {"improve": [{"student": "a", "teachers": 2}] * 2}}) == [("a", 2)]
+    kl_dp = {"runs": [{"methods": ["kl", "kl_dp"], "students": ["a"], "teachers": ["b"]}]}
+    assert improve_jobs({"zoo": zoo, "transfer": kl_dp, "recommend": {"improve": [{"student": "a", "teachers": 2}] * 2}}) \
+        == [("a", 2)]
     assert improve_jobs({"zoo": zoo}) == []
     with pytest.raises(GktError, match=r"recommend.improve\[0\].student = 'ctl'"):
-        improve_jobs({"zoo": zoo, "recommend": {"improve": [{"student": "ctl", "teachers": 2}]}})
+        improve_jobs({"zoo": zoo, "transfer": kl_dp, "recommend": {"improve": [{"student": "ctl", "teachers": 2}]}})
     with pytest.raises(GktError, match="teachers = 3: give 2 to 2"):
-        improve_jobs({"zoo": zoo, "recommend": {"improve": [{"student": "a", "teachers": 3}]}})
+        improve_jobs({"zoo": zoo, "transfer": kl_dp, "recommend": {"improve": [{"student": "a", "teachers": 3}]}})
     with pytest.raises(GktError, match="1 trained model.s. besides 'b'"):
-        improve_jobs({"zoo": zoo[1:], "recommend": {"improve": [{"student": "b", "teachers": 2}]}})
+        improve_jobs({"zoo": zoo[1:], "transfer": kl_dp, "recommend": {"improve": [{"student": "b", "teachers": 2}]}})
+    # The ranking is only fitted (and the train caches only read for it) with KL+DP runs in the config.
+    no_dp = {"runs": [{"methods": ["kl"], "students": ["a"], "teachers": ["b"]}]}
+    assert ranks({"transfer": kl_dp}) and not ranks({"transfer": no_dp}) and not ranks({})
+    with pytest.raises(GktError, match="fitted to KL.DP runs and transfer.runs has none"):
+        improve_jobs({"zoo": zoo, "transfer": no_dp, "recommend": {"improve": [{"student": "a", "teachers": 2}]}})
 
 
 TINY = {"arch": "resnet10t", "kwargs": {"channels": [8, 8, 16, 16]}, "recipe": {"epochs": 0}}

@@ -11,6 +11,14 @@ from __future__ import annotations
 from gkt.errors import GktError
 
 
+def ranks(config: dict) -> bool:
+    """Whether the config has KL+DP runs to fit the teacher ranking to: the ranking reads every model's
+    train cache (at paper scale a pass over the transfer split per model), which is wasted without them."""
+    from gkt.recommend.features import METHOD
+
+    return any(METHOD in run.get("methods", []) for run in (config.get("transfer") or {}).get("runs") or [])
+
+
 def improve_jobs(config: dict) -> list[tuple[str, int]]:
     """(student, K) of every `recommend.improve` entry, checked against the zoo before any job starts."""
     zoo = config.get("zoo", [])
@@ -18,6 +26,9 @@ def improve_jobs(config: dict) -> list[tuple[str, int]]:
     jobs = []
     for i, entry in enumerate((config.get("recommend") or {}).get("improve") or []):
         where = f"recommend.improve[{i}]"
+        if not ranks(config):
+            raise GktError(f"{where}: the teacher ranking is fitted to KL+DP runs and transfer.runs has none: add "
+                           "kl_dp runs to transfer.runs or drop the entry")
         student, k = entry["student"], int(entry["teachers"])
         if student not in candidates:
             raise GktError(f"{where}.student = {student!r} is not a trained zoo model: choose one of "

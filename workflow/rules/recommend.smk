@@ -7,7 +7,7 @@
 # transfer_config, transfer_outputs.
 from gkt.errors import GktError
 from gkt.recommend.features import METHOD
-from gkt.recommend.jobs import improve_jobs
+from gkt.recommend.jobs import improve_jobs, ranks
 
 RECOMMEND_DIR = f"{RESULTS}/recommend"
 # The ranking counts the DP routing share on the transfer set of the config's KL+DP runs.
@@ -16,6 +16,8 @@ try:
     IMPROVE = improve_jobs(config)
 except GktError as e:
     raise SystemExit(f"gkt: error: {e}")
+# Without KL+DP runs to fit the ranking to, only the all-pairs statistics are made (gkt.recommend.jobs.ranks).
+RANKS = ranks(config)
 
 # What the ranking reads: every zoo record and cache, and the KL+DP runs it is fitted to.
 RANKING_INPUTS = {
@@ -96,9 +98,7 @@ rule improve:
         " --out {params.out:q} --threads {threads}"
 
 
-RECOMMEND_OUTPUTS += [
-    rules.all_pairs.output.all_pairs,
-    rules.recommend.output.ranking,
-    rules.recommend.output.validation,
-] + [f"{RECOMMEND_DIR}/improve/{s}__top{k}/improve.parquet" for s, k in IMPROVE]
+RECOMMEND_OUTPUTS += [rules.all_pairs.output.all_pairs] + (
+    [rules.recommend.output.ranking, rules.recommend.output.validation] if RANKS else []
+) + [f"{RECOMMEND_DIR}/improve/{s}__top{k}/improve.parquet" for s, k in IMPROVE]
 TARGETS += RECOMMEND_OUTPUTS
