@@ -1,7 +1,8 @@
 # Shared names of every rule file, included first; the helpers behind them live in gkt.workflow.
 # It defines, for every later file, the names DS, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, CONTROL,
 # DATASET_JSON, EVAL_SIZE, GKT_ENV, TARGETS (each rule file adds to it), STUDIES and STUDY_RESULTS; the transfer section's TRANSFER,
-# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS and TRANSFER_OUTPUTS (transfer.smk adds to it);
+# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, TRANSFER_OUTPUTS (transfer.smk adds to it), RANKS and
+# TRAIN_CACHE_MODELS;
 # RECOMMEND_OUTPUTS (recommend.smk adds to it); the
 # modules dataclasses, json, os and vocab; and the input functions zoo_base_record, transfer_config, transfer_files,
 # transfer_inputs, multi_job, planned_transfer_files, planned_transfer_metrics, transfer_outputs
@@ -12,7 +13,8 @@ import os
 
 from gkt.config import check_studies, results_name
 from gkt.transfer import vocabulary as vocab
-from gkt.transfer.jobs import Job, explicit_jobs
+from gkt.recommend.jobs import ranks
+from gkt.transfer.jobs import Job, explicit_jobs, random_runs
 from gkt.transfer.settings import resolve
 from gkt.workflow import as_json, model_fragment, rule_resources, rule_threads
 
@@ -47,6 +49,12 @@ TRANSFER = config.get("transfer") or {}
 TRANSFER_DIR = f"{RESULTS}/transfer"
 TRANSFER_FILES = ("metrics.parquet", "per_class.parquet", "logits.parquet", "student.safetensors")
 TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
+# Whether the teacher ranking runs (gkt.recommend.jobs.ranks), and the models whose train-split cache a
+# stage reads: every model when the ranking runs (it reads them all) or runs are drawn at run time, else
+# those of the configured transfer runs (at paper scale a train cache is a pass over the transfer split).
+RANKS = ranks(config)
+TRAIN_CACHE_MODELS = MODELS if RANKS or random_runs(TRANSFER) else [
+    m for m in MODELS if any(m == job.student or m in job.teachers for job in TRANSFER_JOBS.values())]
 TRANSFER_OUTPUTS = []
 # The recommend stage's outputs (recommend.smk adds them), which the database reads.
 RECOMMEND_OUTPUTS = []

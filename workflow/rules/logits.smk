@@ -3,8 +3,8 @@
 # Models with the same geometric preprocessing share a logits job that decodes and resizes each image
 # once (gkt/logits/groups.py): the checkpoint logits_geometry records every model's geometry, the
 # rule logits_group computes a group's caches, and the rule logits moves each model's cache into
-# place (or computes the model alone when its group staged nothing for it). Both splits group every
-# zoo model: the recommend stage reads every model's train cache.
+# place (or computes the model alone when its group staged nothing for it). The val split groups every
+# zoo model, the train split those whose train cache a stage reads (TRAIN_CACHE_MODELS, common.smk).
 from snakemake.io import ancient
 
 from gkt.logits.groups import GroupPlan
@@ -25,7 +25,7 @@ LOGITS_GROUPS = GroupPlan(
     dataset=config["dataset"],
     eval_size=EVAL_SIZE,
     size=LOGITS["group_size"],
-    members={"val": MODELS, "train": MODELS},
+    members={"val": MODELS, "train": TRAIN_CACHE_MODELS},
     table=f"{LOGITS_DIR}/geometry.json",
     wait=lambda: checkpoints.logits_geometry.get(),
 )

@@ -7,7 +7,7 @@
 # transfer_config, transfer_outputs.
 from gkt.errors import GktError
 from gkt.recommend.features import METHOD
-from gkt.recommend.jobs import improve_jobs, ranks
+from gkt.recommend.jobs import improve_jobs
 
 RECOMMEND_DIR = f"{RESULTS}/recommend"
 # The ranking counts the DP routing share on the transfer set of the config's KL+DP runs.
@@ -16,8 +16,7 @@ try:
     IMPROVE = improve_jobs(config)
 except GktError as e:
     raise SystemExit(f"gkt: error: {e}")
-# Without KL+DP runs to fit the ranking to, only the all-pairs statistics are made (gkt.recommend.jobs.ranks).
-RANKS = ranks(config)
+# Without KL+DP runs to fit the ranking to (RANKS, common.smk), only the all-pairs statistics are made.
 
 # What the ranking reads: every zoo record and cache, and the KL+DP runs it is fitted to.
 RANKING_INPUTS = {
