@@ -55,3 +55,18 @@ def test_bad_config_key_is_refused_before_any_job(tmp_path):
     out = proc.stdout + proc.stderr
     assert "config: unknown key(s) 'zooo'; allowed: " in out
     assert not (tmp_path / "results").exists()
+
+
+def test_train_caches_and_the_ranking_only_where_a_stage_reads_them(tmp_path):
+    """Without KL+DP runs there is no ranking to fit: no recommend job, and train-split caches only for
+    the transfer runs' models (at paper scale each is a pass over the transfer split)."""
+    cfg = yaml.safe_load((REPO / "workflow/config/micro.yaml").read_text())
+    cfg["transfer"]["runs"] = [{"methods": ["kl"], "students": ["vit"], "teachers": ["cnn"]}]
+    path = tmp_path / "kl.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    dry = snakemake(tmp_path, "-n", config=str(path)).stdout
+    assert "rule recommend:" not in dry and "rule all_pairs:" in dry
+    train = {line.split("/")[-1] for line in dry.split() if "logits/train/" in line and line.endswith(".parquet")}
+    assert train == {"cnn.parquet", "vit.parquet"}  # not the control's
+    with_dp = snakemake(tmp_path, "-n").stdout
+    assert "rule recommend:" in with_dp and "logits/train/control.parquet" in with_dp
