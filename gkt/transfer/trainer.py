@@ -74,6 +74,11 @@ class TransferResult:
     val_logits: np.ndarray
 
 
+# What a checkpoint holds, in its fingerprint: a checkpoint of another format is not resumed.
+# 2: DP's routing counts since the last metrics row.
+CHECKPOINT_FORMAT = 2
+
+
 class RoutingShares:
     """DP assignment quality on the transfer data: the share of positive-flip samples routed to a
     teacher and of negative-flip samples (counted on device over the epochs a metrics row covers, read
@@ -248,8 +253,8 @@ class Trainer:
     # ------------------------------------------------------------------------------ checkpoints
     def _fingerprint(self) -> dict:
         """What the run is made from, by content: settings, the weights of every participant, the
-        samples of both splits, the targets and the reference predictions. A checkpoint made from
-        anything else is not resumed."""
+        samples of both splits, the targets and the reference predictions (and the checkpoint format).
+        A checkpoint made from anything else is not resumed."""
         def digest(*arrays) -> str:
             h = hashlib.sha256()
             for a in arrays:
@@ -260,6 +265,7 @@ class Trainer:
 
         tables = self.targets.tables if self.targets.tables else {}
         return {
+            "format": CHECKPOINT_FORMAT,
             "settings": json.dumps(dataclasses.asdict(self.cfg), sort_keys=True, default=str),
             "names": json.dumps(self.keys, sort_keys=True),
             **self.provenance,
@@ -291,9 +297,6 @@ class Trainer:
             changed = sorted(k for k in now if not isinstance(stored, dict) or stored.get(k) != now[k])
             log.warning("checkpoint %s was made from other inputs (changed: %s): starting over",
                         self.checkpoint_path, ", ".join(changed) or "format")
-            return -1, []
-        if "routing" not in state:
-            log.warning("checkpoint %s predates per-row routing counts: starting over", self.checkpoint_path)
             return -1, []
         self.student.model.load_state_dict(state["student"])
         self.optimizer.load_state_dict(state["optimizer"])

@@ -5,7 +5,7 @@
 # TRAIN_CACHE_MODELS;
 # RECOMMEND_OUTPUTS (recommend.smk adds to it); the
 # modules dataclasses, json, os and vocab; and the input functions zoo_base_record, transfer_config, transfer_files,
-# transfer_inputs, multi_job, planned_transfer_files, planned_transfer_metrics, transfer_outputs
+# train_cache_models, transfer_inputs, multi_job, planned_transfer_files, planned_transfer_metrics, transfer_outputs
 # and database_inputs. No name used here or in a rule file comes from a file included after it.
 import dataclasses
 import json
@@ -49,12 +49,9 @@ TRANSFER = config.get("transfer") or {}
 TRANSFER_DIR = f"{RESULTS}/transfer"
 TRANSFER_FILES = ("metrics.parquet", "per_class.parquet", "logits.parquet", "student.safetensors")
 TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
-# Whether the teacher ranking runs (gkt.recommend.jobs.ranks), and the models whose train-split cache a
-# stage reads: every model when the ranking runs (it reads them all) or runs are drawn at run time, else
-# those of the configured transfer runs (at paper scale a train cache is a pass over the transfer split).
+# Whether the teacher ranking runs (gkt.recommend.jobs.ranks); TRAIN_CACHE_MODELS (below the helpers)
+# follows from it.
 RANKS = ranks(config)
-TRAIN_CACHE_MODELS = MODELS if RANKS or random_runs(TRANSFER) else [
-    m for m in MODELS if any(m == job.student or m in job.teachers for job in TRANSFER_JOBS.values())]
 TRANSFER_OUTPUTS = []
 # The recommend stage's outputs (recommend.smk adds them), which the database reads.
 RECOMMEND_OUTPUTS = []
@@ -78,20 +75,32 @@ def transfer_files(path):
     return [f"{TRANSFER_DIR}/{path}/{name}" for name in TRANSFER_FILES]
 
 
+def train_cache_models(method, teachers, student):
+    """The models whose train-split cache a run reads: all of them when its targets are cached."""
+    return [*teachers, student] if transfer_config(method).targets == "cached" else []
+
+
 def transfer_inputs(method, teachers, student):
     """Named inputs (for unpack): zoo records and val caches of the student and the teachers, train
     caches of all of them when targets are cached. The rules read the zoo and logits folders from
     `student_record` and `student_val`."""
-    models = [*teachers, student]
     files = {
         "student_record": f"{ZOO_DIR}/{student}.json",
         "teacher_records": [f"{ZOO_DIR}/{m}.json" for m in teachers],
         "student_val": f"{LOGITS_DIR}/val/{student}.parquet",
         "teacher_val": [f"{LOGITS_DIR}/val/{m}.parquet" for m in teachers],
     }
-    if transfer_config(method).targets == "cached":
-        files["train"] = [f"{LOGITS_DIR}/train/{m}.parquet" for m in models]
+    if train := train_cache_models(method, teachers, student):
+        files["train"] = [f"{LOGITS_DIR}/train/{m}.parquet" for m in train]
     return files
+
+
+# The models whose train-split cache a stage reads: every model when the ranking runs (it reads them all)
+# or runs are drawn at run time, else those the configured runs read (at paper scale a train cache is a
+# pass over the transfer split).
+_TRAIN_READ = {m for job in TRANSFER_JOBS.values()
+               for m in train_cache_models(job.loss or job.method, job.teachers, job.student)}
+TRAIN_CACHE_MODELS = MODELS if RANKS or random_runs(TRANSFER) else [m for m in MODELS if m in _TRAIN_READ]
 
 
 def batch_inputs(jobs):
