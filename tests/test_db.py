@@ -146,7 +146,7 @@ def test_query_cli_formats_and_errors(results_db, tmp_path, gkt, monkeypatch):
     assert ro.returncode == 2 and "read-only" in ro.stderr
     monkeypatch.chdir(tmp_path)
     none = gkt("query", "SELECT 1")
-    assert none.returncode == 2 and "no database found" in none.stderr
+    assert none.returncode == 2 and "no results folder" in none.stderr and "--db" in none.stderr
     # The default database: the only results/*/gkt.duckdb under the working directory.
     monkeypatch.chdir(results_db.parents[2])
     assert gkt("query", "SELECT count(*) AS n FROM models").stdout.split()[2] == "8"
@@ -230,3 +230,102 @@ def test_view_sql_placeholders_must_match():
         build.view_sql("pairs", {})
     with pytest.raises(ValueError, match="placeholders"):
         build.view_sql("classes", {"files": "(SELECT 1)"})
+
+
+def _stock_counts(db: Path, cwd: Path) -> dict[str, int]:
+    """Row count of every view, through the stock duckdb package (no gkt session settings), from `cwd`."""
+    import subprocess
+    import sys
+
+    code = ("import duckdb, json, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "views = [r[0] for r in con.execute('SELECT view FROM gkt_views').fetchall()]; "
+            "print(json.dumps({v: con.execute(f'SELECT count(*) FROM {v}').fetchone()[0] for v in views}))")
+    proc = subprocess.run([sys.executable, "-c", code, str(db)], cwd=cwd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_database_opens_from_anywhere_and_moves_with_its_folder(results_dir, tmp_path):
+    """Stock DuckDB answers every view from any working directory; a copied or moved results folder
+    reads its own files (not the original's); the duckdb command line opens it too."""
+    import subprocess
+
+    run = tmp_path / "run" / "results" / "toyset"
+    shutil.copytree(results_dir, run)
+    from gkt.db.build import build_database
+
+    db = build_database(run)
+    here = _stock_counts(db, run)
+    assert len(here) == 14 and here["pairs"] > 0 and here["transfer_metrics"] > 0
+    for cwd in (tmp_path / "run", Path("/")):
+        assert _stock_counts(db, cwd) == here
+    # A copy reads its own files: drop the copy's pair table and the copy's view must fail, not
+    # silently read the original's.
+    copy = tmp_path / "elsewhere" / "toyset"
+    shutil.copytree(run, copy)
+    assert _stock_counts(copy / "gkt.duckdb", tmp_path) == here
+    moved = tmp_path / "moved" / "toyset"
+    shutil.move(run, moved)
+    assert _stock_counts(moved / "gkt.duckdb", Path("/")) == here
+    (copy / "complementary" / "pairs.parquet").unlink()
+    import duckdb
+
+    con = duckdb.connect(str(copy / "gkt.duckdb"), read_only=True)
+    with pytest.raises(duckdb.IOException, match="elsewhere/toyset/complementary/pairs.parquet"):
+        con.execute("SELECT count(*) FROM pairs").fetchall()
+    con.close()
+    cli = shutil.which("duckdb")
+    if cli:  # the duckdb-cli package's command line, an older DuckDB: the v1.0 storage format
+        proc = subprocess.run([cli, "-readonly", "-csv", str(moved / "gkt.duckdb"), "-c",
+                               "SELECT count(*) AS n FROM pairs"], cwd="/", capture_output=True, text=True)
+        assert proc.returncode == 0 and proc.stdout.split() == ["n", str(here["pairs"])], proc.stderr
+
+
+def test_notebook_entry_point_gives_polars(results_db):
+    import gkt
+
+    con = gkt.results(results_db.parent)
+    try:
+        df = con.sql("SELECT teacher, student, rho_pos FROM pairs").pl()
+        assert isinstance(df, pl.DataFrame) and df.height == _q(results_db, "SELECT count(*) FROM pairs")[0][0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "COPY (SELECT 42 AS x) TO '{target}' (FORMAT parquet)",
+    "EXPORT DATABASE '{folder}/export'",
+    "ATTACH '{folder}/other.duckdb' AS other",
+    "SET profiling_output = '{folder}/profile.json'",
+    "SELECT 1; COPY (SELECT 1) TO '{folder}/x.csv'",
+])
+def test_query_cannot_write(results_db, gkt, sql):
+    target = results_db.parent / "complementary" / "pairs.parquet"
+    before = target.read_bytes()
+    listing = sorted(p.name for p in results_db.parent.iterdir())
+    proc = gkt("query", sql.format(target=target, folder=results_db.parent), "--db", str(results_db))
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1 and "only reads" in proc.stderr, proc.stderr
+    assert target.read_bytes() == before and sorted(p.name for p in results_db.parent.iterdir()) == listing
+
+
+def test_default_results_is_the_main_data_set_beside_its_studies(results_dir, tmp_path, gkt, monkeypatch):
+    """A run with a study makes two results folders; commands without --db/--results pick the main one,
+    the one whose database names the other as its study."""
+    from gkt.db.build import build_database
+    from gkt.layout import find_results
+
+    main, study = tmp_path / "results" / "main", tmp_path / "results" / "study"
+    shutil.copytree(results_dir, main)
+    shutil.copytree(results_dir, study)
+    build_database(study)
+    monkeypatch.chdir(tmp_path)
+    assert "several results folders" in gkt("query", "SELECT 1").stderr  # no database names a study yet
+    build_database(main, extra_results=[study])
+    assert find_results() == Path("results/main")
+    out = gkt("query", "SELECT DISTINCT dataset FROM transfer_datasets ORDER BY 1", "--format", "csv")
+    assert out.returncode == 0 and out.stdout.split() == ["dataset", "main", "study"], out.stderr
+    import gkt as gkt_package
+
+    con = gkt_package.results()
+    assert con.execute("SELECT value FROM gkt_info WHERE key = 'dataset'").fetchone()[0] == "main"
+    con.close()

@@ -10,9 +10,9 @@ One module per concern:
 * `gkt.db.read`: the read API: `connect`, `find_database`, `snapshot`, `query` (polars), `csv_text`;
 * `gkt.db.commands`: `gkt db` and `gkt query`.
 
-Paths inside the views are relative to the database's folder; `gkt.db.read.connect` sets DuckDB's
-`file_search_path` to that folder, so the database works from any working directory and moves with
-its results folder.
+Paths inside the views are relative to the database's folder, resolved by a macro stored in the
+database (gkt.db.build: RESULTS_MACRO), so the database works from any working directory, with the
+stock `duckdb` package and command line too, and moves with its results folder.
 
 Kept import-light (the CLI imports every stage's `commands` at start-up): import the modules above.
 """

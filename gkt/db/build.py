@@ -16,11 +16,16 @@ more: `{{dataset}}` (this results folder's name as a string literal) and `{{extr
 metrics of the `--extra-results` folders). A file using a placeholder the builder does not give, or
 missing one it gives, is an error.
 
-Paths inside the views are relative to the database's folder. DuckDB resolves relative paths
-against `file_search_path` (else the working directory): `gkt.db.read.connect()` sets it to the
-database's folder, so a moved results folder keeps working. With the DuckDB command line, open the
-database from inside its folder (`cd results/<dataset> && duckdb gkt.duckdb`) or run
-`SET file_search_path = 'results/<dataset>'` first.
+Paths inside the views are relative to the database's folder and resolved when a query binds, by the
+macro `gkt_results()` stored in the database (RESULTS_MACRO): the variable `gkt_results` when a session
+sets it (`gkt.results()` and `gkt.db.read.connect()` do), else the folder of the database file itself,
+which DuckDB exposes as the default `temp_directory` (`<database file>.tmp`; a setting that is
+constant while a query binds, which is what a table function's file argument needs, where a
+subquery on `duckdb_databases()` is refused). So the stock `duckdb` Python package and command line
+answer every view from any working directory, and a moved or copied results folder reads its own
+files. Only a session that sets its own `temp_directory` must `SET VARIABLE gkt_results =
+'<results folder>/'` first. The file is written in DuckDB's v1.0 storage format, which every DuckDB
+from 1.0 on (the `duckdb` command line of the duckdb-cli package included) opens.
 """
 from __future__ import annotations
 
@@ -173,6 +178,19 @@ def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path, base)).as_posix()
 
 
+RESULTS_MACRO = "gkt_results"
+# The folder the views' relative paths start from (module docstring): a session's variable, else the
+# database file's own folder, read off DuckDB's default temp_directory '<database file>.tmp'.
+RESULTS_MACRO_SQL = (f"CREATE MACRO {RESULTS_MACRO}() AS coalesce(getvariable('{RESULTS_MACRO}'), "
+                     r"regexp_replace(current_setting('temp_directory'), '[^/\\]*$', ''))")
+STORAGE_VERSION = "v1.0.0"  # readable by every DuckDB from 1.0 on, the duckdb-cli package's included
+
+
+def _located(glob_: str) -> str:
+    """SQL for a glob relative to the database's folder, resolved by RESULTS_MACRO when a query binds."""
+    return f"{RESULTS_MACRO}() || {sql_literal(glob_)}"
+
+
 def _from(source: Source, folders: list[tuple[Path, str]]) -> tuple[str, int]:
     """(FROM expression, files matched) of `source` in the results `folders` ((folder, its path
     relative to the database folder)): the reader over the globs that match, else the empty select."""
@@ -186,7 +204,7 @@ def _from(source: Source, folders: list[tuple[Path, str]]) -> tuple[str, int]:
     if not n:
         cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in columns.items())
         return f"(SELECT {cols} LIMIT 0)", 0
-    path = sql_literal(globs[0]) if len(globs) == 1 else "[" + ", ".join(map(sql_literal, globs)) + "]"
+    path = _located(globs[0]) if len(globs) == 1 else "[" + ", ".join(map(_located, globs)) + "]"
     struct = "{" + ", ".join(f"{c}: {sql_literal(t)}" for c, t in columns.items()) + "}"
     return source.reader.format(path=path, columns=struct), n
 
@@ -253,9 +271,10 @@ def build_database(results: str | os.PathLike, out: str | os.PathLike | None = N
     views = plan_views(results, db_dir, [Path(e) for e in extra_results or []])
     with atomic_path(out) as tmp:
         tmp.unlink()  # DuckDB refuses an existing empty file
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
         try:
-            con.execute(f"SET file_search_path = {sql_literal(str(db_dir))}")
+            con.execute(RESULTS_MACRO_SQL)
+            con.execute(f"SET VARIABLE {RESULTS_MACRO} = {sql_literal(db_dir.as_posix() + '/')}")
             for view in views:
                 try:
                     con.execute(f"CREATE VIEW {view.name} AS {view.sql}")

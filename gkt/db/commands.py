@@ -5,6 +5,8 @@ import logging
 import sys
 from pathlib import Path
 
+from gkt.layout import DB_HELP
+
 log = logging.getLogger(__name__)
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -29,7 +31,7 @@ def register(sub) -> None:
                                    + ", ".join(VIEWS) + "; `SELECT * FROM gkt_views` lists them with their "
                                    "sources, `SELECT view_name, comment FROM duckdb_views()` documents them.")
     p.add_argument("sql", help='SQL, e.g. "SELECT method, avg(delta_transf) FROM transfer_final GROUP BY method"')
-    p.add_argument("--db", default=None, help="database file (default: the only results/*/gkt.duckdb)")
+    p.add_argument("--db", default=None, help=DB_HELP)
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (parquet needs --out)")
     p.add_argument("--out", default=None, help="write to this file instead of stdout")
     p.set_defaults(func=run_query)

@@ -253,13 +253,15 @@ table of the paper from this database alone.
 
 ```
 gkt db --results results/mnist5k                       # (re)build results/mnist5k/gkt.duckdb
-gkt query "SELECT * FROM gkt_views"                     # default --db: the only results/*/gkt.duckdb
+gkt query "SELECT * FROM gkt_views"                     # default --db: the main data set's (gkt query --help)
 gkt query "SELECT ..." --format csv|json|table          # table is the default
 gkt query "SELECT ..." --format parquet --out x.parquet
 gkt figures                                             # figures/mnist5k/*.png|pdf|md|csv + index.html
 gkt figures --only 4b tab1                              # a few (index.html is left as it is)
 gkt figures --list                                      # the ids
 snakemake results/mnist5k/gkt.duckdb figures/mnist5k/index.html   # rules `database`, `figures` (part of `all`)
+duckdb -readonly results/mnist5k/gkt.duckdb             # the DuckDB command line, from any folder
+python -c 'import gkt; print(gkt.results("results/mnist5k").sql("FROM pairs").pl())'   # polars, e.g. in a notebook
 ```
 
 ## How it is built
@@ -268,12 +270,17 @@ snakemake results/mnist5k/gkt.duckdb figures/mnist5k/index.html   # rules `datab
   so readers never see a half-built database. The Snakemake rule `database` reruns it whenever one of
   the pipeline's outputs changes (zoo records, val logits caches, complementary tables, transfer
   `metrics.parquet` files).
-* **Paths inside the views are relative to the database's folder** (`read_parquet('transfer/*/*/metrics.parquet')`),
-  so a results folder can be moved or copied with its database. DuckDB resolves relative paths against its
-  `file_search_path` setting (else the working directory): `gkt query`, `gkt figures` and
-  `gkt.db.read.connect()` set it to the database's folder, so they work from any directory. With the DuckDB
-  command line, start it inside the folder (`cd results/mnist5k && duckdb -readonly gkt.duckdb`) or run
-  `SET file_search_path = 'results/mnist5k';` first.
+* **The database opens from anywhere and moves with its results folder.** Paths inside the views are
+  relative to the database's folder (`read_parquet(gkt_results() || 'transfer/*/*/metrics.parquet')`).
+  The macro `gkt_results()`, stored in the database, gives that folder when a query binds: the variable
+  `gkt_results` if the session set it (`gkt.results()`, `gkt query`, `gkt figures` do), else the folder of
+  the database file, read off DuckDB's default `temp_directory` (`<database file>.tmp`). So
+  `duckdb.connect("results/mnist5k/gkt.duckdb", read_only=True)` and
+  `duckdb -readonly results/mnist5k/gkt.duckdb` answer every view from any working directory, and a
+  copied or moved folder reads its own files. A session that sets its own `temp_directory`, or that
+  ATTACHes the database to another, runs `SET VARIABLE gkt_results = 'results/mnist5k/'` first. The file
+  is written in DuckDB's v1.0 storage format, so any DuckDB from 1.0 on opens it (the `duckdb` command
+  line installed with gkt, from the duckdb-cli package, included).
 * **Views of stages that have not run yet are empty, with their columns and types** (built from the
   writers' Arrow schemas), so every query binds from the first stage on. `gkt_views.files` says how many
   files a view matched at build time (0 = empty until that stage has run and the database is rebuilt); the
@@ -281,7 +288,9 @@ snakemake results/mnist5k/gkt.duckdb figures/mnist5k/index.html   # rules `datab
   over the others.
 * Every view carries its documentation: `SELECT view_name, comment FROM duckdb_views() WHERE NOT internal`
   for the views, `SELECT table_name, column_name, comment FROM duckdb_columns()` for their columns.
-* `gkt query` opens the database read-only; an SQL error is one line (`gkt: error: query failed on ...`).
+* `gkt query` opens the database read-only and runs only statements that read (SELECT, EXPLAIN): COPY … TO,
+  EXPORT, ATTACH, SET and the like are refused with one line, so it writes no file; an SQL error is one line
+  (`gkt: error: query failed on ...`).
 * `gkt db --extra-results results/<other>` adds the transfer runs of other datasets to
   `transfer_datasets` (Fig. 9 compares datasets).
 * Each view's SQL is a file `gkt/sql/views/<view>.sql`, its sources written as placeholders `{{name}}`

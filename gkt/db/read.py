@@ -1,5 +1,5 @@
 """Reading the results database: open it (read-only, its views' relative paths resolved against
-its folder), find the default one, snapshot its views for many queries in a row, run SQL to a
+its folder), find the default one (the main data set's), refuse SQL that would write, snapshot its views for many queries in a row, run SQL to a
 polars DataFrame, and write a result as CSV text. What `gkt query` and `gkt figures` use.
 
 Kept free of the builder (gkt.db.build) and of the documentation (gkt.db.docs)."""
@@ -16,8 +16,12 @@ import numpy as np
 import polars as pl
 
 from gkt.errors import GktError
+from gkt.layout import DB_NAME, find_results
 
-DB_NAME = "gkt.duckdb"
+# What `gkt query` runs: statements that only read (a SELECT, its EXPLAIN). The database is opened
+# read-only, which keeps DuckDB from changing the database file but not from writing other files:
+# COPY ... TO, EXPORT DATABASE, ATTACH, SET (profiling_output, log_query_path) and the like.
+READING_STATEMENTS = ("SELECT", "EXPLAIN")
 
 
 def load_sql(path: str) -> str:
@@ -40,8 +44,31 @@ def connect(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(db), read_only=True)
     except duckdb.Error as e:
         raise GktError(f"cannot open database {db}: {str(e).splitlines()[0]}; rebuild it with `gkt db`") from None
-    con.execute(f"SET file_search_path = {sql_literal(str(db.resolve().parent))}")
+    # The views find their files through this variable (gkt.db.build.RESULTS_MACRO), whatever this
+    # session's temp_directory; an older database resolves relative paths with file_search_path.
+    folder = db.resolve().parent.as_posix()
+    con.execute(f"SET VARIABLE gkt_results = {sql_literal(folder + '/')}")
+    con.execute(f"SET file_search_path = {sql_literal(folder)}")
     return con
+
+
+def results(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """What `gkt.results` returns: a read-only connection to the database of the results folder `path`
+    (or to the database file `path`; default: find_database())."""
+    path = Path(path) if path else find_database()
+    return connect(path / DB_NAME if path.is_dir() else path)
+
+
+def check_reading(sql: str) -> None:
+    """Refuse, with one line, SQL that could write a file (see READING_STATEMENTS)."""
+    try:
+        kinds = [st.type.name for st in duckdb.extract_statements(sql)]
+    except duckdb.Error as e:
+        raise GktError(f"query failed: {first_line(e)}") from None
+    writing = [k for k in kinds if k not in READING_STATEMENTS]
+    if writing:
+        raise GktError(f"gkt query only reads: {writing[0]} statements are refused (the database and the results "
+                       f"files are read-only); to save a result, use --out FILE with --format csv|json|parquet")
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -54,16 +81,8 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def find_database(db: str | os.PathLike | None = None) -> Path:
-    """`db` if given, else the only results/*/gkt.duckdb under the working directory."""
-    if db:
-        return Path(db)
-    found = sorted(Path().glob(f"results/*/{DB_NAME}"))
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise GktError(f"no database found (results/*/{DB_NAME}): build one with `gkt db --results results/<dataset>` "
-                       f"or pass --db PATH")
-    raise GktError(f"several databases ({', '.join(map(str, found))}): choose one with --db PATH")
+    """`db` if given, else the database of the main data set's results folder (gkt.layout.find_results)."""
+    return Path(db) if db else find_results(choose=f"--db results/<dataset>/{DB_NAME}") / DB_NAME
 
 
 def first_line(e: Exception) -> str:
@@ -80,6 +99,7 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
 
 def query(sql: str, db=None) -> pl.DataFrame:
     """The result of `sql` on the database (default: find_database()); SQL errors become one-line GktErrors."""
+    check_reading(sql)
     path = find_database(db)
     con = connect(path)
     try:

@@ -5,6 +5,8 @@ import logging
 import time
 from pathlib import Path
 
+from gkt.layout import DB_HELP
+
 log = logging.getLogger(__name__)
 
 
@@ -14,7 +16,7 @@ def register(sub) -> None:
                                    "from the results database: figures to <id>.png/.pdf, tables to <id>.md/.csv, "
                                    "and index.html. "
                                    "Figures whose results are missing are listed in index.html with the reason.")
-    p.add_argument("--db", default=None, help="database file (default: the only results/*/gkt.duckdb)")
+    p.add_argument("--db", default=None, help=DB_HELP)
     p.add_argument("--out-dir", default=None,
                    help="output folder (default figures/<dataset> beside the results/ folder of the database)")
     p.add_argument("--only", nargs="+", default=None, metavar="ID",
@@ -27,7 +29,7 @@ def register(sub) -> None:
                        description="Compute each of the paper's findings (docs/method.md#findings) from the results "
                                    "database, with its 95 % interval and the verdict of a stated rule, into "
                                    "findings.md and findings.csv (gkt figures writes them too).")
-    p.add_argument("--db", default=None, help="database file (default: the only results/*/gkt.duckdb)")
+    p.add_argument("--db", default=None, help=DB_HELP)
     p.add_argument("--out-dir", default=None, help="output folder (default figures/<dataset>)")
     p.set_defaults(func=run_findings)
 

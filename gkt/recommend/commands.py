@@ -1,7 +1,7 @@
 """`gkt all-pairs`, `gkt recommend`, `gkt improve`: which teacher to transfer from (docs/method.md#teacher-ranking).
 
 The stage after transfer: it reads the zoo records, the logits caches and the KL+DP runs of a results
-folder (`--results`, default the only results/<dataset>) and writes under `<results>/recommend/`.
+folder (`--results`, default the main data set's: gkt.layout.find_results) and writes under `<results>/recommend/`.
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 from gkt.config import add_eval_size, json_or_file
+from gkt.layout import RESULTS_HELP
 
 log = logging.getLogger(__name__)
 
-RESULTS_HELP = "results folder of one dataset (default: the only results/<dataset> under the working directory)"
 SETTINGS_HELP = ("KL+DP run settings, inline JSON or a YAML file (TransferConfig fields over the paper's defaults, "
                  "e.g. '{\"epochs\": 3, \"subset_per_class\": 100, \"lr\": 0.005}'); subset_per_class and seed pick "
                  "the transfer set on which the DP routing share is counted")
@@ -69,7 +69,8 @@ def register(sub) -> None:
 def run_all_pairs(args) -> None:
     from gkt.complementary.stats import all_pairs_table
     from gkt.io import write_parquet
-    from gkt.recommend.features import find_results, val_pair_stats, zoo_records
+    from gkt.layout import find_results
+    from gkt.recommend.features import val_pair_stats, zoo_records
 
     results = find_results(args.results)
     models, stats = val_pair_stats(results, args.models)
@@ -103,7 +104,7 @@ def _to_table(df, schema):
 def run_recommend(args) -> None:
     from gkt.errors import GktError
     from gkt.io import write_parquet
-    from gkt.recommend.features import find_results
+    from gkt.layout import find_results
     from gkt.recommend.model import summary, validate
     from gkt.recommend.schemas import RANKING_SCHEMA, VALIDATION_SCHEMA
 
@@ -162,7 +163,7 @@ def format_ranking(ranking, student: str, top: int) -> str:
 
 def run_improve(args) -> None:
     from gkt.io import write_parquet
-    from gkt.recommend.features import find_results
+    from gkt.layout import find_results
     from gkt.recommend.improve import improve, kl_dp_settings
 
     results = find_results(args.results)

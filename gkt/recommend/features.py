@@ -25,20 +25,6 @@ log = logging.getLogger(__name__)
 METHOD = "kl_dp"  # the transfer whose outcome is predicted (docs/method.md#kl-dist-with-data-partitioning)
 
 
-def find_results(results: str | Path | None) -> Path:
-    """`results` if given, else the only results/<dataset> folder (one holding zoo/) under the working directory."""
-    if results:
-        path = Path(results)
-        if not (path / "zoo").is_dir():
-            raise GktError(f"{path} is not a results folder (no zoo/ in it): give results/<dataset> with --results")
-        return path
-    found = sorted(p.parent for p in Path("results").glob("*/zoo"))
-    if len(found) != 1:
-        raise GktError(f"{'no' if not found else 'several'} results folders with a zoo under results/: "
-                       f"choose one with --results results/<dataset>")
-    return found[0]
-
-
 def zoo_records(results: Path) -> dict:
     """name -> ModelRecord of every zoo model of `results`, by name."""
     from gkt.zoo.store import read_record
