@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    if terminal is not None:
+        # A warning changes what a run means (a fallback, a skipped input): the user sees it where
+        # they look, not only in the job's log.
+        warnings = logging.StreamHandler(terminal)
+        warnings.setLevel(logging.WARNING)
+        warnings.setFormatter(logging.Formatter("gkt: %(levelname)s: %(message)s"))
+        logging.getLogger().addHandler(warnings)
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

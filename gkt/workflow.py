@@ -35,3 +35,33 @@ def transfer_batches(jobs, size: int) -> list[list]:
     single = sorted((job for job in jobs if job.mode is None), key=lambda job: job.path)
     return [single[i:i + size] for i in range(0, len(single), size)]
 
+
+
+def quiet_terminal_full_log(manager) -> None:
+    """Route Snakemake's job blocks (`manager`: the run's snakemake.logging.LoggerManager). Snakemake
+    applies one `--quiet` to the terminal and to its log file alike, and its `rules` quietness hides
+    the blocks of failing jobs too. Here the log file keeps every block (a job's reason and inputs
+    are what one reads after a run), failing jobs' blocks always reach the terminal, and a dry run
+    shows its plan in full: the quiet profile (workflow/profiles/default) quiets running jobs only."""
+    from snakemake.logging import DefaultFilter, DefaultFormatter
+    from snakemake_interface_logger_plugins.common import LogEvent
+
+    s = manager.settings
+    everything = DefaultFilter(set(), s.debug_dag, s.verbose, s.dryrun, s.printshellcmds)
+    for handler in manager.logfile_handlers:
+        handler.filters = [everything]
+        handler.setFormatter(DefaultFormatter(set(), s.show_failed_logs))
+    errors = (LogEvent.JOB_ERROR, LogEvent.GROUP_ERROR)
+    for handler in manager.logger.handlers:
+        if handler.name != "DefaultStreamHandler" or not handler.filters:
+            continue
+        quiet = handler.filters[0]
+        if s.dryrun:
+            handler.filters = [everything]
+            handler.setFormatter(DefaultFormatter(set(), s.show_failed_logs))
+        elif not getattr(quiet, "lets_errors_through", False):
+            def through(record, quiet=quiet):
+                return getattr(record, "event", None) in errors or quiet.filter(record)
+
+            through.lets_errors_through = True
+            handler.filters = [through]

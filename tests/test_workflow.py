@@ -1,4 +1,6 @@
 """The Snakemake workflow on the 3-model micro config, run for real in a temp dir."""
+import json
+
 import pyarrow.parquet as pq
 import yaml
 
@@ -8,8 +10,13 @@ from tests.helpers import REPO, snakemake
 
 
 def test_micro_workflow_runs_and_is_incremental(tmp_path):
-    snakemake(tmp_path)
+    run = snakemake(tmp_path)
     results = tmp_path / "results" / "mnist5k"
+    # A quiet terminal (workflow/profiles/default): progress, no job blocks, which Snakemake's log keeps.
+    terminal = run.stdout + run.stderr
+    assert "steps (100%) done" in terminal and "reason:" not in terminal and "input:" not in terminal
+    (log,) = (tmp_path / ".snakemake" / "log").glob("*.snakemake.log")
+    assert log.read_text().count("reason:") >= 10
     for model in ("cnn", "vit", "control"):
         assert (results / "zoo" / f"{model}.json").exists()
         cache = read_logits(results / "logits" / "val" / f"{model}.parquet", num_classes=10, rows=1000)
@@ -25,6 +32,10 @@ def test_micro_workflow_runs_and_is_incremental(tmp_path):
     n_pairs, = con.execute("SELECT count(*) FROM pairs").fetchone()
     final = con.execute("SELECT method, teacher, student, delta_transf FROM transfer_final").fetchall()
     assert n_pairs == 4 and [r[:3] for r in final] == [("kl_dp", "cnn", "vit")]
+    # One val pass per model: the control's accuracy is its cache's, not a second pass in its zoo job.
+    assert json.loads((results / "zoo" / "control.json").read_text())["top1"] is None
+    top1, cached = con.execute("SELECT top1, logits_top1 FROM models WHERE name = 'control'").fetchone()
+    assert top1 == cached and 0 <= top1 <= 1
     assert abs(final[0][3] - (metrics.acc.iloc[-1] - metrics.acc.iloc[0])) < 1e-9
     assert (tmp_path / "figures" / "mnist5k" / "index.html").exists()
 

@@ -14,6 +14,7 @@ from gkt.errors import GktError
 SOURCES = ("train", "random", "timm", "file", "finetune")
 # Sources whose weights are made here and stored in the zoo folder (<name>.safetensors).
 SAVED_HERE = ("train", "random", "finetune")
+TRAINED_HERE = ("train", "finetune")
 # What a `finetune` entry tunes: the classification layer (paper Supp. B.4) or the whole network (B.5).
 TUNES = ("head", "all")
 

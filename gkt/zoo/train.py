@@ -17,7 +17,7 @@ from gkt.inference import predict_dataset, top1
 from gkt.zoo.build import create_model
 from gkt.zoo.families import arch_family, family
 from gkt.zoo.results_table import timm_top1
-from gkt.zoo.spec import SAVED_HERE, ModelSpec
+from gkt.zoo.spec import TRAINED_HERE, ModelSpec
 from gkt.zoo.store import ModelRecord, weights_hash
 from gkt.zoo.transforms import AUGMENTATIONS, model_transform
 
@@ -104,7 +104,9 @@ def make_zoo_model(spec: ModelSpec, dataset: DatasetSource, device: torch.device
     seconds = time.perf_counter() - start
     acc = None
     params = sum(p.numel() for p in model.parameters())
-    if spec.source in SAVED_HERE:
+    if spec.source in TRAINED_HERE:
+        # The training's report. A random-init control's accuracy comes from its val logits cache (the
+        # models view): a val pass here would repeat the logits job's (50,000 images on ImageNet).
         val = made_on.split("val", model_transform(model))
         acc = top1(predict_dataset(model, val, device, desc=f"{spec.name} val"), made_on.labels("val"))
         log.info("%s: %s val top-1 %.4f after %.1f s", spec.name, made_on.name, acc, seconds)

@@ -16,7 +16,10 @@ from gkt.transfer import vocabulary as vocab
 from gkt.recommend.jobs import ranks
 from gkt.transfer.jobs import Job, explicit_jobs, random_runs
 from gkt.transfer.settings import resolve
-from gkt.workflow import as_json, model_fragment, rule_resources, rule_threads
+from gkt.workflow import as_json, model_fragment, quiet_terminal_full_log, rule_resources, rule_threads
+
+# Job blocks go to Snakemake's log, not the terminal (workflow/profiles/default/config.yaml).
+quiet_terminal_full_log(workflow.logger_manager)
 
 # results/<DS>, figures/<DS>: the dataset, unless the config names the run otherwise.
 DS = results_name(config)

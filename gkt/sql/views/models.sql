@@ -1,4 +1,6 @@
 -- models: one row per zoo record, with the val top-1 measured from the model's val logits cache.
+-- top1: the record's (measured after training or fine-tuning here, or timm's results table), else
+-- the cache's (a random-init control, a pretrained model without a results table).
 -- Placeholders (gkt/db/build.py): records = the zoo/<model>.json records (the fields of
 -- gkt.zoo.record.ModelRecord); val_cache_metadata = the key/value metadata of logits/val/*.parquet.
 WITH rec AS (SELECT * FROM {{records}}),
@@ -6,7 +8,7 @@ cache AS (
     SELECT regexp_extract(file_name, '([^/]+)\.parquet$', 1) AS name, TRY_CAST(decode(value) AS DOUBLE) AS logits_top1
     FROM {{val_cache_metadata}} WHERE decode(key) = 'top1')
 SELECT rec.name, rec.arch, rec.source, rec.family, rec.arch_family, rec.params, rec.params / 1e6 AS params_m,
-       rec.num_classes, rec.dataset, rec.weights_hash, rec.top1, cache.logits_top1,
+       rec.num_classes, rec.dataset, rec.weights_hash, coalesce(rec.top1, cache.logits_top1) AS top1, cache.logits_top1,
        CASE WHEN rec.source = 'timm' AND rec.top1 IS NOT NULL THEN cache.logits_top1 - rec.top1 END AS top1_gap,
        rec.kwargs, rec.recipe,
        rec.seed, rec.train_seconds, rec.file, rec.train_samples, rec.base_zoo, rec.base_model, rec.base_source,
