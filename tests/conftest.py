@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import Proc, make_results
+from tests.helpers import Proc, make_results, snakemake
 
 # Workflow jobs run `gkt` from the shell: find this interpreter's scripts even when CI runs
 # `.venv/bin/python -m pytest` without activating the venv.
@@ -45,3 +45,13 @@ def gkt(capsys):
         return Proc(rc, out.out, out.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def micro_studies_run(tmp_path_factory) -> Path:
+    """A finished run of workflow/config/micro_studies.yaml (the micro zoo with a study of another data
+    set beside it, like the default run): tests/test_studies.py checks its figures, tests/test_readme.py
+    runs the README's commands in it."""
+    root = tmp_path_factory.mktemp("micro-studies")
+    snakemake(root, config="workflow/config/micro_studies.yaml")
+    return root

@@ -25,8 +25,8 @@ def rendered(figures: Path) -> set[str]:
     return {p.stem for p in figures.glob("*") if p.suffix in (".png", ".md")}
 
 
-def test_micro_study_renders_figs_9_10_and_tab_9(tmp_path):
-    snakemake(tmp_path, config="workflow/config/micro_studies.yaml")
+def test_micro_study_renders_figs_9_10_and_tab_9(micro_studies_run):
+    tmp_path = micro_studies_run
     figures = tmp_path / "figures" / "mnist5k"
     assert THREE <= rendered(figures), sorted(rendered(figures))
     assert (tmp_path / "figures" / "digits" / "index.html").exists()  # the study's own figures too
