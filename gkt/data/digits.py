@@ -38,7 +38,7 @@ def to_frames(images: np.ndarray) -> np.ndarray:
 
 def digits_file() -> Path:
     """The file behind `sklearn.datasets.load_digits()`, found without importing scikit-learn, whose
-    import costs every job ~2.4 s (tests/test_digits.py checks that both give the same data)."""
+    import costs every job ~2.4 s (tests/test_more_datasets.py checks that both give the same data)."""
     spec = importlib.util.find_spec("sklearn")
     path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
     if path is None or not path.is_file():

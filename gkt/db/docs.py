@@ -402,9 +402,8 @@ stage)], empty=...)` in `gkt/figures/plots.py` and `tables.py`; `list_figures()`
 style (`gkt/figures/style.py`) fixes sizes, fonts and the colours of methods and model families.
 
 * Figures: `figures/<dataset>/<id>.png` (200 dpi) and `.pdf`; tables: `<id>.md` (the table shown) and
-  `<id>.csv` (the query's rows, unrounded). Ids: fig1a, fig1b, fig2a, fig2b, fig4a, fig4b, fig5a, fig5b,
-  fig6, fig7, fig8, fig9, fig10, fig11, tab1, tab2, tab3, tab4, tab7, tab8, tab9 (`--only` also takes `1a`,
-  `Fig. 4b`, `Tab. 1`, `table9`).
+  `<id>.csv` (the query's rows, unrounded). The ids: `gkt figures --list` (the registry's, so this page
+  cannot fall behind it); `--only` also takes `1a`, `Fig. 4b`, `Tab. 1`, `table9`.
 * `figures/<dataset>/index.html` shows every figure and table with its caption, the paper's finding it
   tests and its SQL; it links the PNGs relatively and opens from the file system (no server, no scripts).
 * A figure whose results are missing is not drawn: index.html lists it as skipped with the reason, e.g.

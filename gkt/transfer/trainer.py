@@ -1,8 +1,8 @@
 """The transfer loop (docs/method.md#transfer-protocol): student, teacher(s) and a frozen copy of the student.
 
-Per epoch: train on the transfer set (SGD, momentum 0.9, weight decay 1e-3), evaluate on val, append
-a row to `metrics.parquet` and save `checkpoint.pt`. A run killed at any point resumes from the last
-epoch checkpoint and redoes that epoch; since each epoch's randomness (sample order, dropout,
+Every epoch: train on the transfer set (SGD, momentum 0.9, weight decay 1e-3) and save `checkpoint.pt`;
+every `eval_every` epochs and after the last, also evaluate on val and append a row to
+`metrics.parquet`. A run killed at any point resumes from the last epoch checkpoint and redoes that epoch; since each epoch's randomness (sample order, dropout,
 augmentation, CRD negatives) is seeded from (seed, epoch) alone, the resumed run ends with exactly
 the weights of an uninterrupted one on a deterministic device.
 

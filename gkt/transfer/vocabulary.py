@@ -3,7 +3,7 @@ values), the MCL suffix, multi-teacher modes and soup names, and the run-folder 
 
 Configs, the CLI, the Snakemake rules, the job planner, the losses, the database and the figures all
 read these names from here; adding a transfer method means registering its loss class
-(`gkt/transfer/losses.py`) and adding its entry to `METHODS`. No torch: Snakemake imports this at
+(`gkt/transfer/losses.py`) and adding its hyperparameters to `LOSS_PARAMS`. No torch: Snakemake imports this at
 parse time, so every value is checked before any job starts (docs/method.md#transfer-methods).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# The results database (issue 3): results/<dataset>/gkt.duckdb, documented views over every output.
+# The results database: results/<dataset>/gkt.duckdb, documented views over every output.
 # Names from common.smk: RESULTS, ZOO_DIR, MODELS, GKT_ENV, TARGETS, STUDY_RESULTS, rule_resources.
 #
 # The database holds only views (read_parquet / read_json over the files), so it is rebuilt in a

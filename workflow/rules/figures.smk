@@ -1,4 +1,4 @@
-# The paper's figures and tables (issue 5), rendered from the results database alone:
+# The paper's figures and tables, rendered from the results database alone:
 # figures/<dataset>/<id>.png|.pdf (figures), <id>.md|.csv (tables) and index.html.
 # Names from common.smk / db.smk: DS, GKT_ENV, TARGETS, DATABASE, transfer_outputs. Include after db.smk.
 FIGURES_DIR = f"figures/{DS}"
