@@ -1,6 +1,9 @@
-"""Semantic similarity of top-X % class sets: a fixed tiny embedding, the tables, encoder choice."""
+"""Semantic similarity of top-X % class sets: a fixed tiny embedding, the tables, encoder choice (the paper's
+CLIP from a checkpoint in the Hugging Face cache, MiniLM as the announced fallback)."""
 from __future__ import annotations
 
+import json
+import logging
 import math
 
 import numpy as np
@@ -117,3 +120,73 @@ def test_minilm_fallback_embeds_related_names_closer(monkeypatch):
     assert encoder == "sentence-transformers:all-MiniLM-L6-v2" and emb.shape == (3, 384) and emb.dtype == np.float32
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     assert unit[0] @ unit[1] > unit[0] @ unit[2]
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face hub cache that huggingface_hub's lookups use (HF_HUB_OFFLINE=1: tests/conftest.py)."""
+    import huggingface_hub.constants
+
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    return hub
+
+
+def test_embed_classes_uses_openai_clip_from_a_checkpoint_in_the_hub_layout(hf_cache, tmp_path, gkt):
+    """A ViT-B-32 with random weights where open_clip's pretrained cfg for 'openai' puts OpenAI's: the hub
+    repo of its `hf_hub` entry, refs/main naming a snapshot that holds open_clip_model.safetensors."""
+    import os
+
+    import open_clip
+    import safetensors.torch
+    import torch
+    from open_clip import pretrained
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME
+
+    torch.manual_seed(0)
+    model = open_clip.create_model("ViT-B-32", pretrained=None, force_quick_gelu=True).eval()  # 'openai': QuickGELU
+    repo_id = os.path.split(pretrained.get_pretrained_cfg("ViT-B-32", "openai")["hf_hub"])[0]
+    repo = hf_cache / ("models--" + repo_id.replace("/", "--"))
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    safetensors.torch.save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+                                str(repo / "snapshots" / commit / HF_SAFE_WEIGHTS_NAME))
+
+    out = tmp_path / "class_embeddings.parquet"
+    proc = gkt("embed-classes", "--dataset", '{"name": "digits"}', "--fetch-clip", "--threads", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    names, emb, encoder = read_embeddings(out)
+    assert encoder == "open_clip:ViT-B-32/openai" and emb.shape == (10, 512)
+    assert json.loads(pq.read_schema(out).metadata[b"encoder"]) == encoder
+    # The checkpoint's own text tower made them.
+    with torch.no_grad():
+        expected = model.encode_text(open_clip.get_tokenizer("ViT-B-32")([f"a photo of a {n}." for n in names]))
+    np.testing.assert_allclose(emb, expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_without_clip_weights_minilm_is_announced_and_recorded(hf_cache, tmp_path, gkt, caplog):
+    out = tmp_path / "class_embeddings.parquet"
+    with caplog.at_level(logging.WARNING):
+        proc = gkt("embed-classes", "--dataset", '{"name": "digits"}', "--fetch-clip", "--threads", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == semantic.__name__]
+    assert len(warnings) == 1
+    line = warnings[0].getMessage()
+    assert "\n" not in line and "all-MiniLM-L6-v2" in line and "Fig. 2b will use MiniLM" in line
+    assert "HF_HUB_OFFLINE=1" in line and "rerun embed_classes where there is network" in line  # how to get CLIP
+    _, emb, encoder = read_embeddings(out)
+    assert encoder == semantic.MINILM == json.loads(pq.read_schema(out).metadata[b"encoder"]) and emb.shape == (10, 384)
+
+
+def test_fig2b_caption_names_the_encoder_of_the_data():
+    import polars as pl
+
+    from gkt.figures.registry import get_figure
+
+    spec = get_figure("fig2b")
+    for encoder in ("open_clip:ViT-B-32/openai", semantic.MINILM):
+        assert f"Text encoder: {encoder} (" in spec.caption_for(pl.DataFrame({"x": [2.0], "encoder": [encoder]}))
+    assert "Text encoder: (column encoder)" in spec.caption_for()  # skipped: no data to name it from

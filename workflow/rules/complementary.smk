@@ -1,9 +1,11 @@
 # Paper §3: complementary knowledge between (teacher, student) pairs of zoo models
 # (docs/method.md#complementary-knowledge).
-# Names from common.smk: RESULTS, LOGITS_DIR, MODELS (control included), CONTROL, DATASET_JSON, GKT_ENV, TARGETS.
+# Names from common.smk: RESULTS, ZOO_DIR, LOGITS_DIR, MODELS (control included), CONTROL, DATASET_JSON, GKT_ENV, TARGETS.
 #
 # The statistics depend only on the pair list and the val logits caches: adding a model reruns
 # `complementary` over all pairs (seconds even at ImageNet scale), never any inference.
+from gkt.data.checks import dataset_type
+
 COMPLEMENTARY = f"{RESULTS}/complementary"
 
 
@@ -35,6 +37,7 @@ rule complementary:
     params:
         dataset=DATASET_JSON,
         logits_dir=lambda w, input: os.path.dirname(input.logits[0]),
+        zoo_dir=ZOO_DIR,  # the caches' makers: a cache of another model or other weights is refused
     conda:
         GKT_ENV
     log:
@@ -44,14 +47,18 @@ rule complementary:
         **rule_resources(config, "complementary", mem_mb=4000, runtime=20),
     shell:
         "gkt --log {log} complementary --dataset {params.dataset:q} --pair-list {input.pair_list} --logits-dir {params.logits_dir}"
-        " --out-pairs {output.pairs} --out-per-class {output.per_class}"
+        " --zoo-dir {params.zoo_dir} --out-pairs {output.pairs} --out-per-class {output.per_class}"
 
 
+# The paper embeds ImageNet's class names with CLIP: for ImageNet-labelled data the job fetches open_clip
+# ViT-B-32 with OpenAI's weights into the HF cache where there is network (README: the cache-filling step
+# runs it); offline, or for other data, it takes what the cache holds, else MiniLM with a warning.
 rule embed_classes:
     output:
         embeddings=f"{COMPLEMENTARY}/class_embeddings.parquet",
     params:
         dataset=DATASET_JSON,
+        fetch="--fetch-clip" if dataset_type(config["dataset"]) == "imagenet" else "",
     conda:
         GKT_ENV
     log:
@@ -60,7 +67,7 @@ rule embed_classes:
     resources:
         **rule_resources(config, "embed_classes", mem_mb=4000, runtime=30),
     shell:
-        "HF_HUB_OFFLINE=1 gkt --log {log} embed-classes --dataset {params.dataset:q} --threads {threads} --out {output}"
+        "gkt --log {log} embed-classes --dataset {params.dataset:q} {params.fetch} --threads {threads} --out {output}"
 
 
 rule semantic:
