@@ -50,12 +50,12 @@ def _section(result) -> str:
         else:
             parts.append(result.table_html)
             links = [f"{spec.id}.md", f"{spec.id}.csv"]
-        parts.append(f"<p>{_e(spec.caption)}</p>")
+        parts.append(f"<p>{_e(result.caption or spec.caption_for())}</p>")
         parts.append('<p class="files">' + "".join(f'<a href="{f}">{f}</a>' for f in links)
                      + f'<span class="meta">{result.rows} rows, {result.seconds:.2f} s</span></p>')
     else:
         parts.append(f'<p class="reason">Skipped: {_e(result.reason)}</p>')
-        parts.append(f"<p>{_e(spec.caption)}</p>")
+        parts.append(f"<p>{_e(result.caption or spec.caption_for())}</p>")
     parts.append(f'<p class="finding"><b>Paper\'s finding:</b> {_e(spec.finding)}</p>')
     files = [spec.sql_file] + [f"shared/{name}.sql" for name in spec.uses]
     shared = "".join(f"<p>{_e(name)}: gkt/sql/shared/{_e(name)}.sql, read by the query above as a view</p>"

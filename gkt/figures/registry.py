@@ -51,6 +51,14 @@ class FigureSpec:
         """True for the paper's figures and tables (fig<N>, tab<N>); gkt's own have other ids."""
         return re.fullmatch(r"(fig|tab)\d+\w*", self.id) is not None
 
+    def caption_for(self, df=None) -> str:
+        """The caption with each `{column}` filled from the first row of the query's result `df`, so that
+        it names what the data says (Fig. 2b: its text encoder); without rows, the column is named."""
+        def fill(m):
+            return str(df[m.group(1)][0]) if df is not None and m.group(1) in df.columns else f"(column {m.group(1)})"
+
+        return re.sub(r"\{(\w+)\}", fill, self.caption)
+
     @property
     def sql_file(self) -> str:
         return f"{self.id}.sql"
@@ -89,6 +97,7 @@ class Result:
     seconds: float = 0.0
     rows: int = 0
     table_html: str = ""  # tables: the display table as HTML (index.html)
+    caption: str = ""  # the caption filled from the rendered data (FigureSpec.caption_for)
 
 
 class FigureSkipped(GktError):
@@ -222,7 +231,7 @@ def output_files(spec: FigureSpec, out_dir: Path) -> list[Path]:
 def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
     """Render one figure or table into `out_dir`; a figure lacking its inputs is returned as skipped
     (its stale files removed), never raised."""
-    from gkt.db.read import csv_text
+    from gkt.text import csv_text
     from gkt.figures import style
     from gkt.figures.html import table_html
     from gkt.io import atomic_path, write_text
@@ -239,9 +248,14 @@ def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
             with style.styled() as plt:
                 fig = spec.render(df, ctx)
                 try:
+                    outside = style.texts_outside(fig)
+                    if outside:  # a figure's layout did not foresee these rows: keep every word, say so
+                        log.warning("%s: %s reach outside the figure; saved with a tight bounding box", spec.id,
+                                    "; ".join(outside))
                     for path in files:
                         with atomic_path(path) as tmp:
-                            fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec))
+                            fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec),
+                                        bbox_inches="tight" if outside else None)
                 finally:
                     plt.close(fig)
             html = ""
@@ -257,7 +271,8 @@ def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
         return Result(spec, "skipped", str(e), seconds=time.perf_counter() - start)
     seconds = time.perf_counter() - start
     log.info("%s rendered from %d rows in %.2f s: %s", spec.id, len(df), seconds, ", ".join(p.name for p in files))
-    return Result(spec, "rendered", files=files, seconds=seconds, rows=len(df), table_html=html)
+    return Result(spec, "rendered", files=files, seconds=seconds, rows=len(df), table_html=html,
+                  caption=spec.caption_for(df))
 
 
 def _metadata(path: Path, spec: FigureSpec) -> dict:
