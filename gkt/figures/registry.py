@@ -231,7 +231,7 @@ def output_files(spec: FigureSpec, out_dir: Path) -> list[Path]:
 def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
     """Render one figure or table into `out_dir`; a figure lacking its inputs is returned as skipped
     (its stale files removed), never raised."""
-    from gkt.text import csv_text
+    from gkt.db.read import csv_text
     from gkt.figures import style
     from gkt.figures.html import table_html
     from gkt.io import atomic_path, write_text
@@ -248,14 +248,9 @@ def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
             with style.styled() as plt:
                 fig = spec.render(df, ctx)
                 try:
-                    outside = style.texts_outside(fig)
-                    if outside:  # a figure's layout did not foresee these rows: keep every word, say so
-                        log.warning("%s: %s reach outside the figure; saved with a tight bounding box", spec.id,
-                                    "; ".join(outside))
                     for path in files:
                         with atomic_path(path) as tmp:
-                            fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec),
-                                        bbox_inches="tight" if outside else None)
+                            fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec))
                 finally:
                     plt.close(fig)
             html = ""
