@@ -179,13 +179,23 @@ def load_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path
     return studies
 
 
+def results_problem(config: dict) -> str | None:
+    """What the config's results folder holds that no rerun trigger would replace although it is not
+    what the config makes: a logits cache made by another model or other weights than its zoo record
+    (gkt.logits.cache.foreign_cache). One line, or None."""
+    from gkt.logits.cache import foreign_cache
+
+    return foreign_cache(f"results/{results_name(config)}/logits", zoo_dir(config), [m["name"] for m in config["zoo"]])
+
+
 def workflow_config_problem(config: dict, schema_path: str | Path, fill_defaults) -> str | None:
     """The schema (one line naming the key), then `fill_defaults` (snakemake's validate, which sets the
-    schema's defaults), then `semantic_problem`: the first problem of a workflow config, or None."""
+    schema's defaults), then `semantic_problem`, then `results_problem`: the first problem of a workflow
+    config, or None."""
     problem = config_problem(config, schema_path)
     if problem is None:
         fill_defaults(config, str(schema_path))
-        problem = semantic_problem(config)
+        problem = semantic_problem(config) or results_problem(config)
     return problem
 
 

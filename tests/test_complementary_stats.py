@@ -178,12 +178,21 @@ MNIST = '{"name": "mnist5k"}'
 
 
 def write_cache(path, labels, right, seed):
+    """A val cache of model `path.stem`, with its zoo record in `path.parent`/zoo (the caches' --zoo-dir)."""
+    from dataclasses import asdict
+
+    from gkt.io import write_json
     from gkt.logits.cache import write_logits
+    from gkt.zoo.record import ModelRecord
 
     logits = np.random.default_rng(seed).normal(size=(len(labels), 10)).astype(np.float32)
     target = np.where(right, labels, (labels + 1) % 10)
     logits[np.arange(len(labels)), target] += 20
-    write_logits(path, logits, labels, dict(model=path.stem, architecture="test", dataset="mnist5k", split="val"))
+    write_logits(path, logits, labels, dict(model=path.stem, architecture="test", dataset="mnist5k", split="val",
+                                            weights_hash=path.stem))
+    record = ModelRecord(name=path.stem, arch="test", source="train", family="cnn", arch_family="test", params=1,
+                         num_classes=10, dataset="mnist5k", weights_hash=path.stem)
+    write_json(asdict(record), path.parent / "zoo" / f"{path.stem}.json")
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +213,7 @@ def test_command_writes_both_tables(caches, tmp_path):
     root, labels = caches
     assert run_cli("pairs", "--models", "a", "b", "ctrl", "--control", "ctrl", "--out", tmp_path / "pl.parquet") == 0
     assert run_cli("complementary", "--dataset", MNIST, "--pair-list", tmp_path / "pl.parquet", "--logits-dir", root,
+                   "--zoo-dir", root / "zoo",
                    "--out-pairs", tmp_path / "pairs.parquet", "--out-per-class", tmp_path / "per_class.parquet") == 0
     pairs = pq.read_table(tmp_path / "pairs.parquet")
     per_class = pq.read_table(tmp_path / "per_class.parquet")
@@ -224,9 +234,10 @@ def test_command_refuses_a_pair_without_cache(caches, tmp_path, capsys):
     root, _ = caches
     run_cli("pairs", "--models", "a", "missing", "--out", tmp_path / "pl.parquet")
     code = run_cli("complementary", "--dataset", MNIST, "--pair-list", tmp_path / "pl.parquet", "--logits-dir", root,
+                   "--zoo-dir", root / "zoo",
                    "--out-pairs", tmp_path / "p.parquet", "--out-per-class", tmp_path / "c.parquet")
     err = capsys.readouterr().err
-    assert code == 2 and "missing.parquet does not exist" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "no zoo entry" in err and "missing.json" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "p.parquet").exists()
 
 
@@ -239,6 +250,7 @@ def test_command_refuses_caches_in_another_sample_order(caches, tmp_path, capsys
     (shuffled / "a.parquet").symlink_to(root / "a.parquet")
     run_cli("pairs", "--models", "a", "b", "--out", tmp_path / "pl.parquet")
     code = run_cli("complementary", "--dataset", MNIST, "--pair-list", tmp_path / "pl.parquet", "--logits-dir", shuffled,
+                   "--zoo-dir", root / "zoo",
                    "--out-pairs", tmp_path / "p.parquet", "--out-per-class", tmp_path / "c.parquet")
     assert code == 2 and "disagree on the labels" in capsys.readouterr().err
 
@@ -247,6 +259,6 @@ def test_command_refuses_caches_of_another_dataset(caches, tmp_path, capsys):
     root, _ = caches
     run_cli("pairs", "--models", "a", "b", "--out", tmp_path / "pl.parquet")
     code = run_cli("complementary", "--dataset", '{"name": "imagenet", "root": "/nonexistent"}', "--pair-list",
-                   tmp_path / "pl.parquet", "--logits-dir", root,
+                   tmp_path / "pl.parquet", "--logits-dir", root, "--zoo-dir", root / "zoo",
                    "--out-pairs", tmp_path / "p.parquet", "--out-per-class", tmp_path / "c.parquet")
     assert code == 2 and "classes" in capsys.readouterr().err

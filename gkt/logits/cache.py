@@ -1,7 +1,8 @@
 """The logits cache: one Parquet file per (dataset, split, model) with an explicit Arrow schema.
 
-Readers validate everything a later stage relies on (schema, class count, row count, sample order,
-finite values), so a bad cache fails loudly with its file name instead of misaligning silently.
+Readers validate everything a later stage relies on (which zoo model and weights made it, schema,
+class count, row count, sample order, finite values), so a bad cache fails loudly with its file name
+instead of misaligning silently.
 """
 from __future__ import annotations
 
@@ -151,6 +152,33 @@ def read_meta(path: str | Path) -> dict | None:
         return None
 
 
+def foreign_cache(logits_dir: str | Path, zoo_dir: str | Path, models: list[str]) -> str | None:
+    """`owner_problem` of the first cache `<logits_dir>/<split>/<model>.parquet` of `models` that is not
+    older than its model's zoo record, None when there is none. Snakemake reruns a logits job only
+    when its cache is older than the record (or its rule changed), so a cache copied over another
+    model's (`cp -p`, a restore from a backup) would otherwise be used as it is. Footers and records
+    only: the workflow runs this at every start."""
+    from gkt.zoo.record import ModelRecord
+
+    for model in models:
+        try:
+            record_file = Path(zoo_dir) / f"{model}.json"  # gkt.zoo.store.record_path, without its torch import
+            record, record_mtime = ModelRecord(**json.loads(record_file.read_text())), record_file.stat().st_mtime
+        except (OSError, ValueError, TypeError):
+            continue  # no zoo record yet, or a damaged one: the zoo job and its readers report that
+        for split in ("val", "train"):
+            path = Path(logits_dir) / split / f"{model}.parquet"
+            try:
+                if path.stat().st_mtime < record_mtime:
+                    continue  # older than its record: the logits job reruns and replaces it
+            except OSError:
+                continue
+            meta = read_meta(path)
+            if meta is not None and (problem := owner_problem(path, meta, record)):
+                return problem
+    return None
+
+
 def move_cache(src: str | Path, dst: str | Path) -> Path:
     """Move a cache written by `write_logits` (e.g. staged by a logits group job) to `dst`, atomically,
     with its finite-logits stamp; `dst` gets the current time, as a file written now would."""
@@ -179,6 +207,18 @@ def _schema_problem(schema: pa.Schema, num_classes: int) -> str | None:
     return None
 
 
+def owner_problem(path: str | Path, meta: dict, record) -> str | None:
+    """Whether the cache with metadata `meta` was made by zoo model `record` (anything with `name` and
+    `weights_hash`, e.g. a ModelRecord): None if so, else the one line that says it was not. A cache
+    copied over another model's keeps its times, so only its own metadata tells."""
+    model, weights = meta.get("model"), meta.get("weights_hash")
+    if model == record.name and weights == record.weights_hash:
+        return None
+    made_by = f"model {model!r}" if model != record.name else "other weights"
+    return (f"logits cache {path} was made by {made_by} (weights {weights}), not by zoo model {record.name!r} "
+            f"(weights {record.weights_hash}): delete it and rerun (snakemake {path})")
+
+
 def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
     pf = open_parquet(path, "logits cache", missing=f"run the logits stage for it (snakemake {path})",
                       damaged="delete it and rerun the logits stage")
@@ -195,12 +235,16 @@ def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
 
 def read_logits(
     path: str | Path, with_logits: bool = True, num_classes: int | None = None, rows: int | None = None,
-    samples: str | None = None,
+    samples: str | None = None, record=None,
 ) -> LogitsFile:
     """Read and validate a cache; `num_classes`/`rows`/`samples` (the split's samples key), when
-    given, must match too."""
+    given, must match too. `record`: the zoo model it is read for (gkt.zoo.record.ModelRecord), which
+    must have made it (`owner_problem`); every pipeline stage passes it. The checks before the data
+    read the file's footer only."""
     path = Path(path)
     pf, meta = _open(path)
+    if record is not None and (problem := owner_problem(path, meta, record)):
+        raise GktError(problem)
     if samples is not None and meta.get("samples") != samples:
         raise GktError(
             f"logits cache {path} was made from other samples of {meta['dataset']}/{meta['split']} than the "

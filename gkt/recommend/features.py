@@ -36,17 +36,13 @@ def zoo_records(results: Path) -> dict:
 
 
 def _caches(results: Path, split: str, records: dict) -> dict:
-    """The prediction caches of `split` that exist for the zoo models, checked against their weights."""
+    """The prediction caches of `split` that exist for the zoo models, each made by its model's weights."""
     caches = {}
     for name, record in records.items():
         path = results / "logits" / split / f"{name}.parquet"
         if not path.exists():
             continue
-        cache = read_predictions(path, num_classes=record.num_classes)
-        if cache.meta.get("weights_hash") != record.weights_hash:
-            raise GktError(f"logits cache {path} is from other weights than zoo model {name!r}: delete it and "
-                           f"rerun the logits stage (snakemake {path})")
-        caches[name] = cache
+        caches[name] = read_predictions(path, num_classes=record.num_classes, record=record)
     return caches
 
 

@@ -86,10 +86,8 @@ def _cache(inputs: Inputs, split: str, record: ModelRecord, predictions_only: bo
         return None
     n = len(inputs.dataset.labels(split))
     read = read_predictions if predictions_only else read_logits
-    cache = read(path, num_classes=inputs.dataset.num_classes, rows=n, samples=inputs.dataset.samples_key(split))
-    if cache.meta.get("weights_hash") != record.weights_hash:
-        raise GktError(f"logits cache {path} is from other weights than zoo model {record.name!r}: "
-                       f"delete it and rerun the logits stage (snakemake {path})")
+    cache = read(path, num_classes=inputs.dataset.num_classes, rows=n, samples=inputs.dataset.samples_key(split),
+                 record=record)
     if cache.meta.get("eval_size") != inputs.eval_size:
         raise GktError(f"logits cache {path} was evaluated at the {cache.meta.get('eval_size')} size, this transfer at "
                        f"the {inputs.eval_size} size: give transfer the cache's --eval-size (logits.eval_size) or "
