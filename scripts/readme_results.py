@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from gkt.db.commands import format_table
+from gkt.text import format_table
 from gkt.db.read import query
 
 EXAMPLE = re.compile(r"(```sql\n(?P<sql>.*?)```\n\n```\n)(?P<out>.*?)(```)", re.S)

@@ -172,7 +172,7 @@ def test_query_helper_raises_gkt_error(results_db):
 
 def test_csv_text_writes_cells_as_the_figure_csvs_always_had_them():
     """Floats in their shortest repr, NULL and NaN empty, booleans True/False, quoting as needed."""
-    from gkt.db.read import csv_text
+    from gkt.text import csv_text
 
     df = pl.DataFrame({"x": [0.1, 1e-05, None, math.nan, 8.200000000000001], "n": [1, None, 3, 4, 5],
                        "b": [True, False, None, True, True], "s": ["a", "b,c", None, 'say "hi"', ""],

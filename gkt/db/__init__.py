@@ -7,7 +7,7 @@ One module per concern:
 * `gkt.db.build`: builds the database, each view from its SQL file `gkt/sql/views/<view>.sql`;
 * `gkt.db.docs`: the documentation of every view and column, the single source of the database's
   comments and of docs/database.md (`gkt db --docs`);
-* `gkt.db.read`: the read API: `connect`, `find_database`, `snapshot`, `query` (polars), `csv_text`;
+* `gkt.db.read`: the read API: `connect`, `find_database`, `snapshot`, `query` (polars); results as text: `gkt.text`;
 * `gkt.db.commands`: `gkt db` and `gkt query`.
 
 Paths inside the views are relative to the database's folder, resolved by a macro stored in the

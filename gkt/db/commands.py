@@ -53,43 +53,9 @@ def run_db(args) -> None:
     print(out)
 
 
-def _plain(value):
-    """A JSON-ready value: NaN/inf become null, anything non-JSON its string."""
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return str(value)
-
-
-def format_table(df, fmt: str) -> str:
-    """The text of a result (a polars DataFrame) in `table`, `csv` or `json` format (NULL: empty in
-    csv, null in json, NULL in table)."""
-    import json
-
-    if fmt == "csv":
-        from gkt.db.read import csv_text
-
-        return csv_text(df)
-    rows = df.rows()
-    if fmt == "json":
-        return json.dumps([_plain(dict(zip(df.columns, r))) for r in rows], indent=1) + "\n"
-    from tabulate import tabulate
-
-    if not df.width:
-        return "(no result)\n"
-    body = tabulate([list(r) for r in rows], headers=df.columns, tablefmt="simple", floatfmt=".6g", missingval="NULL")
-    return f"{body}\n({len(rows)} row{'' if len(rows) == 1 else 's'})\n"
-
-
 def run_query(args) -> None:
     from gkt.db.read import query
+    from gkt.text import format_table
     from gkt.errors import GktError
     from gkt.io import atomic_path, write_text
 

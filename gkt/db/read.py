@@ -1,18 +1,15 @@
 """Reading the results database: open it (read-only, its views' relative paths resolved against
 its folder), find the default one (the main data set's), refuse SQL that would write, snapshot its views for many queries in a row, run SQL to a
-polars DataFrame, and write a result as CSV text. What `gkt query` and `gkt figures` use.
+polars DataFrame. What `gkt query` and `gkt figures` use.
 
 Kept free of the builder (gkt.db.build) and of the documentation (gkt.db.docs)."""
 from __future__ import annotations
 
-import csv
-import io
 import os
 from importlib import resources
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from gkt.errors import GktError
@@ -108,26 +105,3 @@ def query(sql: str, db=None) -> pl.DataFrame:
         raise GktError(f"query failed on {path}: {first_line(e)}") from None
     finally:
         con.close()
-
-
-def _csv_column(s: pl.Series) -> list[str]:
-    """The CSV cells of one column, as pandas' `to_csv` has always written them (the format of the
-    figures' <id>.csv files and of `gkt query --format csv`): floats in numpy's shortest repr, NULL
-    and NaN empty, booleans True/False, lists as numpy arrays print."""
-    if s.dtype.is_float():
-        values = s.to_numpy()
-        cells = values.astype(str)
-        cells[np.isnan(values)] = ""
-        return cells.tolist()
-    if isinstance(s.dtype, (pl.List, pl.Array)):
-        return ["" if v is None else str(v.to_numpy()) for v in s]
-    return ["" if v is None else str(v) for v in s.to_list()]
-
-
-def csv_text(df: pl.DataFrame) -> str:
-    """`df` as CSV text: a header line, then one line per row (see _csv_column for the cells)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(df.columns)
-    writer.writerows(zip(*(_csv_column(s) for s in df.get_columns())))
-    return buf.getvalue()

@@ -258,7 +258,7 @@ def findings_markdown(df: pl.DataFrame, dataset: str) -> str:
 
 
 def write_findings(con, out_dir: Path, dataset: str) -> pl.DataFrame:
-    from gkt.db.read import csv_text
+    from gkt.text import csv_text
     from gkt.io import write_text
 
     df = compute_findings(con)

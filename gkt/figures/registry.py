@@ -231,7 +231,7 @@ def output_files(spec: FigureSpec, out_dir: Path) -> list[Path]:
 def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
     """Render one figure or table into `out_dir`; a figure lacking its inputs is returned as skipped
     (its stale files removed), never raised."""
-    from gkt.db.read import csv_text
+    from gkt.text import csv_text
     from gkt.figures import style
     from gkt.figures.html import table_html
     from gkt.io import atomic_path, write_text

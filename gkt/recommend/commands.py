@@ -131,7 +131,7 @@ def format_ranking(ranking, student: str, top: int) -> str:
     """The printed ranking of one student: what the score is, then its top teachers."""
     import polars as pl
 
-    from gkt.db.commands import format_table
+    from gkt.text import format_table
     from gkt.errors import GktError
     from gkt.recommend.model import FEATURES
 
