@@ -19,10 +19,9 @@ import polars as pl
 from gkt.complementary.stats import AllPairs, all_pair_stats, stack_predictions
 from gkt.errors import GktError
 from gkt.logits.cache import read_predictions
+from gkt.recommend.jobs import METHOD
 
 log = logging.getLogger(__name__)
-
-METHOD = "kl_dp"  # the transfer whose outcome is predicted (docs/method.md#kl-dist-with-data-partitioning)
 
 
 def zoo_records(results: Path) -> dict:

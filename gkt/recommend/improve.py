@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from gkt.errors import GktError
-from gkt.recommend.features import METHOD
+from gkt.recommend.jobs import METHOD
 from gkt.recommend.schemas import IMPROVE_SCHEMA
 from gkt.transfer.settings import TransferConfig, resolve
 from gkt.transfer.vocabulary import TEACHER_SEP

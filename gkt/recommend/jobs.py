@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from gkt.errors import GktError
 
+METHOD = "kl_dp"  # the transfer whose outcome is predicted (docs/method.md#kl-dist-with-data-partitioning)
+
 
 def ranks(config: dict) -> bool:
     """Whether the config has KL+DP runs to fit the teacher ranking to: the ranking reads every model's
     train cache (at paper scale a pass over the transfer split per model), which is wasted without them."""
-    from gkt.recommend.features import METHOD
-
     return any(METHOD in run.get("methods", []) for run in (config.get("transfer") or {}).get("runs") or [])
 
 

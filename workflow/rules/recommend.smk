@@ -6,8 +6,7 @@
 # TARGETS, RECOMMEND_OUTPUTS, MODEL_RE, TRANSFER_RESOURCES, as_json, rule_resources, rule_threads,
 # transfer_config, transfer_outputs.
 from gkt.errors import GktError
-from gkt.recommend.features import METHOD
-from gkt.recommend.jobs import improve_jobs
+from gkt.recommend.jobs import METHOD, improve_jobs
 
 RECOMMEND_DIR = f"{RESULTS}/recommend"
 # The ranking counts the DP routing share on the transfer set of the config's KL+DP runs.
