@@ -256,7 +256,9 @@ def test_database_opens_from_anywhere_and_moves_with_its_folder(results_dir, tmp
 
     db = build_database(run)
     here = _stock_counts(db, run)
-    assert len(here) == 14 and here["pairs"] > 0 and here["transfer_metrics"] > 0
+    from gkt.db.docs import VIEWS
+
+    assert set(here) == set(VIEWS) and here["pairs"] > 0 and here["transfer_metrics"] > 0
     for cwd in (tmp_path / "run", Path("/")):
         assert _stock_counts(db, cwd) == here
     # A copy reads its own files: drop the copy's pair table and the copy's view must fail, not
@@ -329,3 +331,15 @@ def test_default_results_is_the_main_data_set_beside_its_studies(results_dir, tm
     con = gkt_package.results()
     assert con.execute("SELECT value FROM gkt_info WHERE key = 'dataset'").fetchone()[0] == "main"
     con.close()
+
+
+def test_transfer_in_domain_is_transfer_final_without_domain_shifted_teachers(results_db):
+    """The within-data-set rule has one home, a derived view that the within-data-set figures read."""
+    shifted, kept, total = _q(results_db, "SELECT count(*) FILTER (WHERE teacher_domain_shifted), "
+                                          "(SELECT count(*) FROM transfer_in_domain), count(*) FROM transfer_final")[0]
+    assert shifted > 0 and kept == total - shifted
+    assert _q(results_db, "SELECT count(*) FROM transfer_in_domain WHERE teacher_domain_shifted")[0][0] == 0
+    from importlib import resources
+
+    sql = "\n".join(p.read_text() for p in resources.files("gkt").joinpath("sql").iterdir() if p.name.endswith(".sql"))
+    assert "NOT teacher_domain_shifted" not in sql  # no figure restates the rule

@@ -139,6 +139,7 @@ SOURCES: dict[str, tuple[str, dict[str, Source]]] = {
     "transfer_per_class": ("transfer", {
         "files": Source("transfer/*/*/per_class.parquet", READ_RUNS, _transfer("per_class"))}),
     "transfer_final": ("transfer", {}),
+    "transfer_in_domain": ("transfer", {}),
     "transfer_datasets": ("transfer", {}),  # + {{dataset}}, {{extra_metrics}}: plan_views
     "all_pairs": ("all_pairs", {
         "files": Source("recommend/all_pairs.parquet", READ_PARQUET, _complementary("all_pairs"))}),

@@ -68,7 +68,7 @@ def _q(con, sql: str) -> pl.DataFrame:
 
 
 def _single(con) -> pl.DataFrame:
-    return _q(con, "SELECT * FROM transfer_final WHERE NOT is_multi AND NOT teacher_domain_shifted")  # shifted: F10
+    return _q(con, "SELECT * FROM transfer_in_domain WHERE NOT is_multi")
 
 
 def _per_student(df: pl.DataFrame, method: str, value: pl.Expr) -> pl.DataFrame:

@@ -92,6 +92,9 @@ def _success_intervals(ax, df, methods):
     legend = ax.get_legend()
     if legend is not None:
         ax.add_artist(legend)
+        # add_artist clips it to the axes, and the layout leaves out what it thinks is clipped: unclipped, the
+        # layout makes room for it beside the axes too.
+        legend.set_clip_on(False)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(1.0, 0.0), fontsize="small")
 
@@ -209,9 +212,11 @@ def fig2b(df, ctx):
     ax.axhline(0, color=st.HIGHLIGHT, lw=1, ls="--", label="mean similarity of all classes")
     ax.set_xticks(pos, [f"top {r['x']:g} %\nk̄ = {r['mean_k']:.1f} classes\n{r['pairs']} pairs"
                         for r in df.iter_rows(named=True)])
-    ax.set_xlabel("classes holding the top X % of positive flips")
+    # The encoder's name (as long as 'sentence-transformers:all-MiniLM-L6-v2') below the axis, in the
+    # label's smaller, regular type: in the bold title it would outgrow the figure.
+    ax.set_xlabel(f"classes holding the top X % of positive flips\n(text encoder: {df['encoder'][0]})")
     ax.set_ylabel("similarity relative to all classes [%]")
-    ax.set_title(f"Semantic similarity of top-X % classes ({df['encoder'][0]})")
+    ax.set_title("Semantic similarity of top-X % classes")
     ax.legend(loc="upper right")
     return fig
 
@@ -231,14 +236,17 @@ def fig2b(df, ctx):
     needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
 def fig4a(df, ctx):
     methods = st.sort_methods(df["method"])
-    fig, axes = st.subplots(width=max(4.2, 0.62 * len(methods) + 1.8), height=3.4)
+    # The legends beside the boxes take about 2 inches: the boxes get the rest, and at least 3 inches.
+    fig, axes = st.subplots(width=max(5.2, 0.62 * len(methods) + 2.2), height=3.4)
     ax = axes[0, 0]
     _success_boxes(ax, df, methods)
     _success_intervals(ax, df, methods)
     ax.set_ylim(-4, 104)
-    ax.set_ylabel("success rate [% of teachers with Δtransf > 0]")
+    ax.set_ylabel("success rate\n[% of teachers with Δtransf > 0]")
     n = df.group_by("method").agg(pl.col("teachers").sum())["teachers"]
-    ax.set_title(f"Transfer success per student ({df['student'].n_unique()} students, {int(n.max())} runs per method)")
+    students = df["student"].n_unique()
+    ax.set_title(f"Transfer success per student\n({students} student{'s' * (students != 1)}, "
+                 f"{int(n.max())} run{'s' * (int(n.max()) != 1)} per method)")
     return fig
 
 
@@ -566,27 +574,39 @@ def fig11(df, ctx):
 RANKING = ("teacher_ranking", "recommend")
 
 
+NAMED_MODELS = 40  # up to this many models the matrix names each one; beyond, it labels family bands
+
+
 @register_figure(
     "zoo_rho_pos", label="Zoo ρ_pos", title="Complementary knowledge of every pair of the zoo",
     caption="ρ_pos (positive flips of the teacher over the student, in % of the val samples) of every ordered pair "
             "of zoo models; rows: students, columns: teachers, both ordered by family, then by val accuracy "
             "(highest first), random-init controls last and as teachers only. Lines separate the families; dots "
-            "mark the pairs of the sampled study (view pairs, the population of Fig. 1) when it is not all pairs.",
+            "mark the pairs of the sampled study (view pairs, the population of Fig. 1) when it is not all pairs. "
+            f"A zoo of more than {NAMED_MODELS} models is labelled by family bands (bands too narrow for a label "
+            "stay unlabelled), and a second panel gives each (student family, teacher family) block's mean ρ_pos.",
     finding="Not in the paper. Its §3 premise seen whole: every teacher, weaker ones included, holds complementary "
             "knowledge for every student; columns of strong teachers and rows of weak students are brightest.",
     needs=[("all_pairs", "all_pairs")], empty="needs the all-pairs statistics (stage all_pairs, view all_pairs)")
 def zoo_rho_pos(df, ctx):
+    # Family, then accuracy, rather than a clustering order: each axis keeps a meaning (within a band, the
+    # strongest model first), so the paper's reading (strong teachers' columns and weak students' rows are
+    # brightest) shows at any zoo size, and the order does not change when a model is added.
     rows_ = df.unique("student_pos").sort("student_pos")
     cols_ = df.unique("teacher_pos").sort("teacher_pos")
     students, teachers = rows_["student"].to_list(), cols_["teacher"].to_list()
     s_index, t_index = {m: i for i, m in enumerate(students)}, {m: i for i, m in enumerate(teachers)}
     matrix = np.full((len(students), len(teachers)), np.nan)  # the diagonal stays empty
     matrix[[s_index[s] for s in df["student"]], [t_index[t] for t in df["teacher"]]] = df["rho_pos_pct"].to_numpy()
-    size = min(st.PAGE_WIDTH, 2.2 + 0.22 * len(teachers))
-    fig, axes = st.subplots(width=size + 1.0, height=size * len(students) / len(teachers) + 0.4)
-    ax = axes[0, 0]
-    im = ax.imshow(matrix, cmap="viridis", interpolation="nearest", aspect="equal")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=r"$\rho_{pos}$ [% of val samples]")
+    named = len(teachers) <= NAMED_MODELS
+    if named:
+        side = min(st.PAGE_WIDTH - 1.6, 1.4 + 0.14 * len(teachers))
+        fig, axes = st.subplots(width=side + 1.6, height=side * len(students) / len(teachers) + 1.2)
+        ax = axes[0, 0]
+    else:
+        fig, axes = st.subplots(ncols=2, width=st.PAGE_WIDTH, height=4.9, gridspec_kw={"width_ratios": [2.2, 1]})
+        ax = axes[0, 0]
+    im = ax.imshow(matrix, cmap="viridis", interpolation="nearest", aspect="auto")
     study = df.filter(pl.col("in_study"))
     if 0 < study.height < df.height and len(teachers) <= 60:
         ax.scatter([t_index[t] for t in study["teacher"]], [s_index[s] for s in study["student"]], s=3,
@@ -597,18 +617,45 @@ def zoo_rho_pos(df, ctx):
         bounds = [i for i in range(1, len(families)) if families[i] != families[i - 1]]
         for b in bounds:
             line(b - 0.5, color="white", lw=0.8)
-        if len(names) <= 40:
+        if named:
             axis.set_ticks(range(len(names)), names, fontsize=6, rotation=90 if axis is ax.xaxis else 0)
             for label, fam in zip(axis.get_ticklabels(), families):
                 label.set_color(st.family_color(fam))
-        else:  # hundreds of models: one label per family band
-            starts, ends = [0, *bounds], [*bounds, len(names)]
-            axis.set_ticks([(a + b - 1) / 2 for a, b in zip(starts, ends)], [st.family_label(families[a]) for a in starts],
+        else:  # one label per family band wide enough to hold it without touching its neighbours' labels
+            bands = [(a, b) for a, b in zip([0, *bounds], [*bounds, len(names)]) if b - a >= 0.04 * len(names)]
+            axis.set_ticks([(a + b - 1) / 2 for a, b in bands], [st.family_label(families[a]) for a, _ in bands],
                            rotation=90 if axis is ax.xaxis else 0)
     ax.grid(False)
-    ax.set_xlabel("teacher")
-    ax.set_ylabel("student")
+    ax.set_xlabel(f"teacher ({len(teachers)}, by family, then accuracy)" if not named else "teacher")
+    ax.set_ylabel(f"student ({len(students)}, by family, then accuracy)" if not named else "student")
+    if named:
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=r"$\rho_{pos}$ [% of val samples]")
+        return fig
+    _family_means(axes[0, 1], df, list(dict.fromkeys(rows_["student_family"])),
+                  list(dict.fromkeys(cols_["teacher_family"])), im.norm)
+    fig.colorbar(im, ax=axes[0].tolist(), location="bottom", shrink=0.6, aspect=40, pad=0.02,
+                 label=r"$\rho_{pos}$ [% of val samples]")
     return fig
+
+
+def _family_means(ax, df, s_fams, t_fams, norm):
+    """The mean ρ_pos of each (student family, teacher family) block, in the matrix's order of families, written
+    in its cell, on the matrix's colour scale."""
+    means = np.full((len(s_fams), len(t_fams)), np.nan)
+    for s, t, v in df.unique(["student_family", "teacher_family"]).select(
+            "student_family", "teacher_family", "family_mean_pct").iter_rows():
+        means[s_fams.index(s), t_fams.index(t)] = v
+    ax.imshow(means, cmap="viridis", norm=norm, aspect="auto")
+    for (i, j), v in np.ndenumerate(means):
+        if not np.isnan(v):
+            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7,
+                    color="black" if norm(v) > 0.6 else "white")
+    ax.set_xticks(range(len(t_fams)), [st.family_label(f) for f in t_fams], rotation=90)
+    ax.set_yticks(range(len(s_fams)), [st.family_label(f) for f in s_fams])
+    ax.grid(False)
+    ax.set_xlabel("teacher family")
+    ax.set_ylabel("student family")
+    ax.set_title("mean per family block", fontweight="normal")
 
 
 @register_figure(

@@ -248,9 +248,14 @@ def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
             with style.styled() as plt:
                 fig = spec.render(df, ctx)
                 try:
+                    outside = style.texts_outside(fig)
+                    if outside:  # a figure's layout did not foresee these rows: keep every word, say so
+                        log.warning("%s: %s reach outside the figure; saved with a tight bounding box", spec.id,
+                                    "; ".join(outside))
                     for path in files:
                         with atomic_path(path) as tmp:
-                            fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec))
+                            fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec),
+                                        bbox_inches="tight" if outside else None)
                 finally:
                     plt.close(fig)
             html = ""

@@ -125,6 +125,46 @@ def subplots(ncols: int = 1, nrows: int = 1, width: float = PAGE_WIDTH, height: 
     return fig, axes
 
 
+def texts_outside(fig, tolerance_px: float = 1.0) -> list[str]:
+    """The texts `fig` draws that reach outside its canvas (titles, labels, tick labels, legends), each as
+    '"text" (side by N px)'; empty when everything fits. Lays the figure out as savefig does; texts scale with
+    the dpi like the canvas, so the answer at the figure's dpi holds for the saved PNG and PDF."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    found = []
+    for text in _drawn_texts(fig):
+        box = text.get_window_extent(renderer)
+        over = {"left": -box.x0, "right": box.x1 - width, "bottom": -box.y0, "top": box.y1 - height}
+        sides = ", ".join(f"{side} by {px:.0f} px" for side, px in over.items() if px > tolerance_px)
+        if sides:
+            words = " ".join(text.get_text().split())
+            found.append(f'"{words if len(words) <= 50 else words[:47] + "..."}" ({sides})')
+    return found
+
+
+def _drawn_texts(artist):
+    """The non-empty texts under `artist` that a draw paints: hidden artists and their children are left out,
+    and of an axis's ticks only those the axis draws (those inside its view interval, as Axis.draw picks them;
+    the others keep stale positions)."""
+    from matplotlib.axis import Axis
+    from matplotlib.text import Text
+
+    if not artist.get_visible():
+        return
+    if isinstance(artist, Text):
+        if artist.get_text().strip():
+            yield artist
+        return
+    if isinstance(artist, Axis):
+        ticks = [t for t in artist._update_ticks() if t.get_visible()]
+        children = [artist.label, artist.offsetText, *(label for t in ticks for label in (t.label1, t.label2))]
+    else:
+        children = artist.get_children()
+    for child in children:
+        yield from _drawn_texts(child)
+
+
 def zero_line(ax, axis: str = "y", label: str | None = None) -> None:
     (ax.axhline if axis == "y" else ax.axvline)(0, color=NEUTRAL, lw=0.8, ls="--", zorder=1, label=label)
 

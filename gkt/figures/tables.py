@@ -13,6 +13,7 @@ from gkt.figures.registry import register_figure
 from gkt.figures.summary import success_summary
 
 TRANSFER = ("transfer_final", "transfer")
+IN_DOMAIN = ("transfer_in_domain", "transfer")  # the within-data-set figures' population
 
 
 def _missing(v) -> bool:
@@ -75,7 +76,7 @@ def _with_row(columns: dict[str, list], row: dict) -> pl.DataFrame:
             "mean ± std of the students' means and its interval over students.",
     finding="KL-Dist + DP transfers knowledge reliably (positive mean for every student), plain distillation does "
             "not; continual-learning style regularisation makes transfer consistent across arbitrary pairs.",
-    needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
+    needs=[IN_DOMAIN], empty="needs single-teacher transfer runs within one data set (stage transfer, view transfer_in_domain)")
 def tab1(df, ctx):
     methods = st.sort_methods(df["method"])
     return _with_row(_per_student_methods(df, methods), _mean_row(df, methods, "mean over students"))
@@ -87,7 +88,7 @@ def tab1(df, ctx):
             "column per method; accuracies in %.",
     finding="The per-pair deltas behind Table 1: KL-Dist + DP is positive for nearly every pair, including weaker "
             "teachers, where plain distillation is negative.",
-    needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
+    needs=[IN_DOMAIN], empty="needs single-teacher transfer runs within one data set (stage transfer, view transfer_in_domain)")
 def tab7(df, ctx):
     methods = st.sort_methods(df["method"])
     pairs, delta = {}, {}  # (student, teacher) -> its first row; (student, teacher, method) -> first delta
@@ -112,7 +113,7 @@ def tab7(df, ctx):
     caption="KL-Dist + DP transfer for the two most accurate students that have both a stronger and a weaker "
             "teacher, each with its strongest and its weakest teacher; accuracies in %, deltas in percentage points.",
     finding="KL-Dist + DP gains from stronger and from weaker teachers, even for students that are already strong.",
-    needs=[TRANSFER],
+    needs=[IN_DOMAIN],
     empty="needs KL-Dist + DP runs of a student with both a stronger and a weaker teacher (stage transfer)")
 def tab2(df, ctx):
     return pl.DataFrame({
@@ -133,7 +134,7 @@ def tab2(df, ctx):
             "negative-flip training samples routed to the teacher.",
     finding="Unsupervised DP performs comparably to supervised DP and sometimes better, with more variance; it "
             "routes 72 % of positive-flip and 9 % of negative-flip samples to the teacher.",
-    needs=[TRANSFER], empty="needs transfer runs of method kl_dp or kl_dp_unsup (stage transfer)")
+    needs=[IN_DOMAIN], empty="needs transfer runs of method kl_dp or kl_dp_unsup (stage transfer)")
 def tab3(df, ctx):
     methods = [m for m in ("kl_dp", "kl_dp_unsup") if m in set(df["method"])]
     out = _per_student_methods(df, methods)
@@ -198,7 +199,7 @@ for _tid, _obj, _name, _finding in (
             "each student's teachers.",
     finding="Transfer lowers ρ_pos (the student learns the teacher's complementary knowledge) while ρ_neg stays "
             "about the same (the student keeps its own).",
-    needs=[TRANSFER], empty="needs KL-Dist + DP (method kl_dp) transfer runs (stage transfer)")
+    needs=[IN_DOMAIN], empty="needs KL-Dist + DP (method kl_dp) transfer runs (stage transfer)")
 def tab8(df, ctx):
     return pl.DataFrame({
         "Student": df["student"], "acc. [%]": [_pct(v) for v in df["student_acc_pct"]],
@@ -229,7 +230,7 @@ def _bracket(lo, hi, digits, sign=False) -> str:
             "Δtransf in pp. Brackets: 95 % percentile bootstrap intervals over students (2,000 resamples).",
     finding="KL-Dist + DP: median success 92.5 %, mean 73.75 %, mean Δtransf +0.32 pp; KL-Dist: 32.5 %, "
             "−0.30 pp (the paper's per-student results).",
-    needs=[TRANSFER], empty="needs single-teacher transfer runs (stage transfer, view transfer_final)")
+    needs=[IN_DOMAIN], empty="needs single-teacher transfer runs within one data set (stage transfer, view transfer_in_domain)")
 def success(df, ctx):
     summary = success_summary(df)
     order = {m: i for i, m in enumerate(st.sort_methods(summary["method"]))}

@@ -3,7 +3,7 @@
 -- the initial student) holding at least X % of them; X = 100 is all classes with positive flips.
 -- Transfer rate of a set: its positive-flip samples the transferred student now gets right / all of them.
 WITH runs AS (
-    SELECT run, coalesce(student_family, 'unknown') AS family FROM transfer_final WHERE method = 'kl_dp' AND NOT teacher_domain_shifted
+    SELECT run, coalesce(student_family, 'unknown') AS family FROM transfer_in_domain WHERE method = 'kl_dp'
 ),
 xs AS (SELECT unnest([2.0, 5.0, 10.0, 20.0, 50.0, 100.0]) AS x),
 sets AS (

@@ -8,7 +8,7 @@ SELECT student,
        avg(100 * transfer_rate)                       AS mean_rate_pct,
        stddev_samp(100 * transfer_rate)               AS std_rate_pct,
        avg(100 * delta_transf)                        AS mean_delta_transf_pct
-FROM transfer_final
-WHERE method = 'kl_dp' AND transfer_rate IS NOT NULL AND NOT teacher_domain_shifted  -- shifted: Fig. 10
+FROM transfer_in_domain
+WHERE method = 'kl_dp' AND transfer_rate IS NOT NULL
 GROUP BY student
 ORDER BY student_family, params_m, student;

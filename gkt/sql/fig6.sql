@@ -7,7 +7,7 @@ SELECT method,
        avg(100 * delta_transf)                                 AS mean_delta_transf_pct,
        avg(100 * gain)                                         AS mean_gain_pct,
        avg(100 * loss)                                         AS mean_loss_pct
-FROM transfer_final
-WHERE method IN ('cd', 'crd', 'xekl', 'kl_dp') AND NOT is_multi AND NOT teacher_domain_shifted  -- domain-shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE method IN ('cd', 'crd', 'xekl', 'kl_dp') AND NOT is_multi
 GROUP BY method, student
 ORDER BY method, student;

@@ -11,6 +11,6 @@ SELECT method,
        teacher_family,
        100 * acc_teacher           AS teacher_acc_pct,
        100 * delta_acc             AS delta_acc_pct
-FROM transfer_final
-WHERE method IN ('kl', 'kl_dp') AND NOT is_multi AND NOT teacher_domain_shifted  -- domain-shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE method IN ('kl', 'kl_dp') AND NOT is_multi
 ORDER BY method, student, teacher;

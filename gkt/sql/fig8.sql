@@ -8,7 +8,7 @@ SELECT student,
        count(*)                                       AS teachers,
        avg(100 * delta_transf)                        AS mean_delta_transf_pct,
        stddev_samp(100 * delta_transf)                AS std_delta_transf_pct
-FROM transfer_final
-WHERE method = 'kl_dp' AND NOT teacher_domain_shifted  -- shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE method = 'kl_dp'
 GROUP BY student
 ORDER BY student_family, params_m, student;

@@ -7,7 +7,7 @@ SELECT student,
        avg(100 * delta_transf)         AS mean_delta_transf_pct,
        stddev_samp(100 * delta_transf) AS std_delta_transf_pct,
        count(*) FILTER (WHERE delta_transf > 0) AS successes
-FROM transfer_final
-WHERE NOT is_multi AND NOT teacher_domain_shifted  -- domain-shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE NOT is_multi
 GROUP BY student, method
 ORDER BY student_acc_pct DESC, student, method;

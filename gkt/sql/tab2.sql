@@ -1,7 +1,7 @@
 -- Table 2: examples of KL-Dist + DP transfer: two students (the most accurate ones that have both a
 -- stronger and a weaker teacher), each with its strongest and its weakest teacher.
 WITH r AS (
-    SELECT * FROM transfer_final WHERE method = 'kl_dp' AND NOT teacher_domain_shifted  -- shifted: Fig. 10
+    SELECT * FROM transfer_in_domain WHERE method = 'kl_dp'
 ),
 students AS (
     SELECT student, any_value(acc_student) AS acc_student

@@ -9,7 +9,7 @@ SELECT student,
        stddev_samp(100 * delta_transf) AS std_delta_transf_pct,
        avg(100 * dp_pos_to_teacher)    AS pos_to_teacher_pct,
        avg(100 * dp_neg_to_teacher)    AS neg_to_teacher_pct
-FROM transfer_final
-WHERE method IN ('kl_dp', 'kl_dp_unsup') AND NOT teacher_domain_shifted  -- shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE method IN ('kl_dp', 'kl_dp_unsup')
 GROUP BY student, method
 ORDER BY student_acc_pct DESC, student, method;

@@ -6,6 +6,6 @@ SELECT student,
        100 * acc_teacher  AS teacher_acc_pct,
        method,
        100 * delta_transf AS delta_transf_pct
-FROM transfer_final
-WHERE NOT is_multi AND NOT teacher_domain_shifted  -- domain-shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE NOT is_multi
 ORDER BY student_acc_pct DESC, student, teacher_acc_pct DESC, teacher, method;

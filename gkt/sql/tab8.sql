@@ -9,7 +9,7 @@ SELECT student,
        stddev_samp(100 * delta_rho_pos) AS std_delta_rho_pos_pct,
        avg(100 * delta_rho_neg)         AS mean_delta_rho_neg_pct,
        stddev_samp(100 * delta_rho_neg) AS std_delta_rho_neg_pct
-FROM transfer_final
-WHERE method = 'kl_dp' AND NOT teacher_domain_shifted  -- shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE method = 'kl_dp'
 GROUP BY student
 ORDER BY student_acc_pct DESC, student;

@@ -9,6 +9,6 @@ SELECT method,
        count(*) FILTER (WHERE significant_success)        AS significant_successes,
        sum(delta_transf)                                  AS sum_delta_transf,
        100 * avg(CASE WHEN delta_transf > 0 THEN 1 ELSE 0 END) AS success_rate_pct
-FROM transfer_final
-WHERE NOT is_multi AND NOT teacher_domain_shifted  -- domain-shifted teachers: Fig. 10
+FROM transfer_in_domain
+WHERE NOT is_multi
 GROUP BY method, student

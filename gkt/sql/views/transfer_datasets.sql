@@ -6,8 +6,7 @@
 -- Placeholders (gkt/db/build.py): dataset = this results folder's name; extra_metrics = the
 -- transfer/*/*/metrics.parquet files of the extra folders (with their file names).
 SELECT {{dataset}} AS dataset, method, teacher, student, is_multi, delta_acc, delta_transf
-FROM transfer_final
-WHERE NOT teacher_domain_shifted
+FROM transfer_in_domain
 UNION ALL BY NAME
 SELECT regexp_extract(filename, '([^/]+)/transfer/[^/]+/[^/]+/metrics\.parquet$', 1) AS dataset,
        method, teacher, student, starts_with(method, 'multi_') AS is_multi,
