@@ -6,6 +6,7 @@ CLI reads like the pipeline and no stage edits another's parser.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -77,15 +78,44 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except GktError as e:
-        say(f"gkt: error: {e}")
+        say(f"gkt: error: {_message(e)}")
         return 2
     except Exception as e:
+        if terminal is not None:
+            traceback.print_exc()  # into the log
+        if isinstance(e, OSError) and e.errno in STORAGE_ERRORS:
+            say(f"gkt: error: {_storage_line(e)}")
+            return 2
         if terminal is None:
             raise
-        traceback.print_exc()
         say(f"gkt: error: {args.command} failed unexpectedly ({type(e).__name__}: {' '.join(str(e).split())[:300]}); "
             f"the traceback is in {args.log}")
         return 1
+
+
+# Errors of the file system, not of gkt: which file and the fix are all a user needs (the writes are
+# atomic, so nothing half-written is left).
+STORAGE_ERRORS = {
+    errno.ENOSPC: "free space there (or write elsewhere) and rerun",
+    errno.EDQUOT: "free space within your quota (or write elsewhere) and rerun",
+    errno.EACCES: "fix its permissions (or write elsewhere) and rerun",
+    errno.EROFS: "write to a writable file system and rerun",
+}
+
+
+def _storage_line(e: OSError) -> str:
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f) or "writing a file"
+    return f"{where}: {e.strerror or os.strerror(e.errno)}: {STORAGE_ERRORS[e.errno]}"
+
+
+def _message(e: GktError) -> str:
+    """A GktError raised in a DataLoader worker comes back with the worker's traceback before its own
+    message (torch re-raises it as `GktError("Caught GktError in DataLoader worker ...")`): its last
+    line is the message."""
+    text = str(e).strip()
+    if "\n" not in text:
+        return text
+    return text.splitlines()[-1].removeprefix(f"{GktError.__module__}.{GktError.__qualname__}: ")
 
 
 if __name__ == "__main__":

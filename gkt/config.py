@@ -3,6 +3,8 @@ inline JSON (so a changed recipe reruns exactly its job); people may pass a YAML
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -25,7 +27,15 @@ def json_or_file(value: str):
     try:
         return yaml.safe_load(text)  # YAML is a superset of JSON
     except yaml.YAMLError as e:
-        raise argparse.ArgumentTypeError(f"cannot parse {value[:60]!r}: {e}") from None
+        raise argparse.ArgumentTypeError(yaml_problem(e, repr(value[:60]))) from None
+
+
+def yaml_problem(error: yaml.YAMLError, where: str) -> str:
+    """A YAML syntax error as one line: `where` (the file), the line and column, what is wrong there."""
+    mark = getattr(error, "problem_mark", None)
+    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    what = " ".join(str(getattr(error, "problem", None) or error).split())[:160]
+    return f"{where}: YAML syntax error{at}: {what}; fix it there"
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -155,7 +165,7 @@ def load_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path
         try:
             study = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e:
-            raise GktError(f"{where}: cannot parse it ({' '.join(str(e).split())[:120]})") from None
+            raise GktError(yaml_problem(e, f"{where}, {path}")) from None
         if not isinstance(study, dict):
             raise GktError(f"{where} is not a workflow config (a YAML mapping with dataset: and zoo:)")
         if problem := workflow_config_problem(study, schema_path, fill_defaults):
@@ -199,9 +209,49 @@ def workflow_config_problem(config: dict, schema_path: str | Path, fill_defaults
     return problem
 
 
+# JSON-schema types of YAML scalars (bool before int: a bool is an int in Python).
+SCALAR_TYPES = (("boolean", bool), ("integer", int), ("number", (int, float)), ("null", type(None)))
+
+
+def typed(value, schema: dict, root: dict):
+    """`value` with the strings typed as the schema says where a string is not allowed: `snakemake --config
+    'logits={"batch_size": 100}'` reads nested values with YAML's BaseLoader, as strings ('100')."""
+    while "$ref" in schema:  # "#/$defs/<name>", the only references the schema makes
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    branches = [schema, *schema.get("oneOf", []), *schema.get("anyOf", [])]
+    if isinstance(value, str):
+        types = {t for b in branches for t in ([b["type"]] if isinstance(b.get("type"), str) else b.get("type", []))}
+        if types and "string" not in types:
+            parsed = yaml.safe_load(value) if value.strip() else value
+            if isinstance(parsed, str) and "number" in types:  # YAML 1.1 reads 1e-3 (no dot) as a string
+                with contextlib.suppress(ValueError):
+                    parsed = float(value)
+            if any(name in types and isinstance(parsed, kind) and not (kind is int and isinstance(parsed, bool))
+                   for name, kind in SCALAR_TYPES):
+                return parsed
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            for b in branches:
+                if key in b.get("properties", {}):
+                    item = typed(item, b["properties"][key], root)
+                elif isinstance(b.get("additionalProperties"), dict):
+                    item = typed(item, b["additionalProperties"], root)
+            out[key] = item
+        return out
+    if isinstance(value, list):
+        items = [b["items"] for b in branches if isinstance(b.get("items"), dict)]
+        return [functools.reduce(lambda v, s: typed(v, s, root), items, item) for item in value]
+    return value
+
+
 def check_workflow_config(config: dict, schema_path: str | Path, fill_defaults) -> None:
-    """What the Snakefile runs first: `workflow_config_problem`. A problem ends the run before any job
-    with `gkt: error: <line>` and exit status 1, nothing written."""
+    """What the Snakefile runs first: the values typed as the schema says (`typed`, in place), then
+    `workflow_config_problem`. A problem ends the run before any job with `gkt: error: <line>` and exit
+    status 1, nothing written."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config.update(typed(dict(config), schema, schema))
     if problem := workflow_config_problem(config, schema_path, fill_defaults):
         raise SystemExit(f"gkt: error: {problem}")
 

@@ -25,16 +25,28 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp)
-    # mkstemp creates 0600; results are shared files, so give them the umask's usual mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o666 & ~umask)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as e:
+            if e.errno is None or e.filename:
+                raise
+            # Writers such as pyarrow's name no file ("Error writing bytes to file ... [errno 28]"): the one
+            # being written is this one.
+            raise OSError(e.errno, os.strerror(e.errno), str(final)) from e
+        # mkstemp creates 0600, and some writers replace the file with one of their own (safetensors
+        # does): results are shared files, so the file that lands gets the mode the umask allows.
+        tmp.chmod(0o666 & ~_umask())
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    umask = os.umask(0)  # reading it means setting it
+    os.umask(umask)
+    return umask
 
 
 def write_parquet(table: pa.Table, path: str | os.PathLike) -> Path:

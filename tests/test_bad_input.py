@@ -3,13 +3,19 @@ with one line; a failing job's line reaches the terminal; state made from other 
 reused. Real files, real runs."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import os
+import shutil
+import stat
+import subprocess
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
 import yaml
 
 from gkt.config import semantic_problem
@@ -192,3 +198,206 @@ def test_changed_zoo_model_under_a_finished_transfer_equals_a_clean_run(tmp_path
             assert pq.read_table(a).equals(pq.read_table(b))
         else:
             assert a.read_bytes() == b.read_bytes()
+
+
+# --- issue 19: nothing is trusted that should not be ---------------------------------------------
+
+def _errors(proc) -> list[str]:
+    """The `gkt: error:` lines a run showed (Snakemake may print its own progress lines around them)."""
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("gkt: error:")]
+
+
+def test_cache_of_another_model_is_refused_whatever_its_times(tmp_path, gkt):
+    """`cp -p` of vit's val cache over cnn's (a restore from a backup keeps the times): no rerun trigger
+    fires, so the workflow refuses it at start, with `-n` too; every reader refuses it as well. The fix
+    the line names rebuilds the cache as it was."""
+    from gkt.data.registry import get_dataset
+    from gkt.transfer.run import Inputs, teacher_val_preds
+    from gkt.zoo.store import read_record
+
+    caches = [f"results/mnist5k/logits/val/{m}.parquet" for m in ("cnn", "vit")]
+    snakemake(tmp_path, *caches)
+    results = tmp_path / "results/mnist5k"
+    cnn = results / "logits/val/cnn.parquet"
+    clean = pq.read_table(cnn)
+    shutil.copy2(results / "logits/val/vit.parquet", cnn)  # cp -p
+    swapped = cnn.read_bytes()
+    line = ("gkt: error: logits cache results/mnist5k/logits/val/cnn.parquet was made by model 'vit' (weights {}), "
+            "not by zoo model 'cnn' (weights {}): delete it and rerun (snakemake results/mnist5k/logits/val/cnn.parquet)")
+    line = line.format(read_record(results / "zoo", "vit").weights_hash, read_record(results / "zoo", "cnn").weights_hash)
+    for dry in (["-n"], []):
+        proc = snakemake(tmp_path, *dry, *caches, check=False)
+        assert proc.returncode == 1 and _errors(proc) == [line] and 'File "' not in proc.stderr
+    assert cnn.read_bytes() == swapped
+
+    # Each stage that reads caches refuses it, named the same way (paths as given).
+    assert gkt("pairs", "--models", "cnn", "vit", "--out", str(tmp_path / "pl.parquet")).returncode == 0
+    proc = gkt("complementary", "--dataset", json.dumps(MICRO["dataset"]), "--pair-list", str(tmp_path / "pl.parquet"),
+               "--logits-dir", str(cnn.parent), "--zoo-dir", str(results / "zoo"),
+               "--out-pairs", str(tmp_path / "p.parquet"), "--out-per-class", str(tmp_path / "c.parquet"))
+    assert proc.returncode == 2 and "was made by model 'vit'" in proc.stderr and "delete it and rerun" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "p.parquet").exists()
+    proc = gkt("all-pairs", "--results", str(results), "--out", str(tmp_path / "all.parquet"))
+    assert proc.returncode == 2 and f"logits cache {cnn} was made by model 'vit'" in proc.stderr
+    assert not (tmp_path / "all.parquet").exists()
+    inputs = Inputs(get_dataset(MICRO["dataset"]), results / "zoo", results / "logits", torch.device("cpu"))
+    with pytest.raises(GktError, match="was made by model 'vit'"):
+        teacher_val_preds(inputs, [read_record(results / "zoo", "cnn")])
+
+    cnn.unlink()
+    snakemake(tmp_path, "results/mnist5k/logits/val/cnn.parquet")
+    assert pq.read_table(cnn).equals(clean)
+    assert "Nothing to be done" in snakemake(tmp_path, "-n", *caches).stdout
+
+
+def test_cache_older_than_a_retrained_model_is_recomputed_not_refused(tmp_path):
+    """A cache of the model's earlier weights is older than its new zoo record: Snakemake reruns its
+    logits job then, so the start-up check refuses it only once it is as new as the record."""
+    from gkt.config import results_problem
+    from gkt.io import write_json
+
+    results = tmp_path / "results/mnist5k"
+    cache = results / "logits/val/cnn.parquet"
+    cache.parent.mkdir(parents=True)
+    _cache(tmp_path).rename(cache)  # made by model 'm' with no weights hash
+    write_json({"name": "cnn", "arch": "resnet10t", "source": "train", "family": "cnn", "arch_family": "resnet",
+                "params": 1, "num_classes": 10, "dataset": "mnist5k", "weights_hash": "new"}, results / "zoo/cnn.json")
+    os.utime(cache, (1, 1))
+    with contextlib.chdir(tmp_path):
+        assert results_problem(MICRO) is None
+        os.utime(cache)
+        assert results_problem(MICRO).startswith(
+            "logits cache results/mnist5k/logits/val/cnn.parquet was made by model 'm' (weights None), not by zoo "
+            "model 'cnn' (weights new): delete it and rerun")
+
+
+def _image_zoo(tmp_path, gkt):
+    """An image folder of 3 classes (2 JPEGs each per split) and a random-init zoo model for it."""
+    from tests.helpers import SYNSETS, write_image_folder
+
+    write_image_folder(tmp_path / "images", SYNSETS, per_class=2)
+    dataset = json.dumps({"name": "folders", "type": "imagefolder", "root": str(tmp_path / "images")})
+    entry = {"name": "r", "arch": "resnet10t", "source": "random", "kwargs": {"channels": [8, 16, 32, 64]}}
+    assert gkt("zoo-model", "--dataset", dataset, "--model", json.dumps(entry), "--zoo-dir", str(tmp_path / "zoo"),
+               "--threads", "1").returncode == 0
+    return dataset
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_damaged_image_is_named_with_the_fix(tmp_path, gkt, damage, workers):
+    dataset = _image_zoo(tmp_path, gkt)
+    bad = sorted((tmp_path / "images/val").glob("*/*.JPEG"))[3]
+    data = bad.read_bytes()
+    bad.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
+    out = tmp_path / "logits/val/r.parquet"
+    proc = gkt("logits", "--dataset", dataset, "--model", "r", "--zoo-dir", str(tmp_path / "zoo"), "--split", "val",
+               "--out", str(out), "--batch-size", "2", "--workers", str(workers), "--threads", "1")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"gkt: error: image {bad} is truncated or corrupt (PIL: ")
+    assert lines[0].endswith("): replace or delete it")
+    assert not out.exists() and not list(out.parent.glob(".*tmp"))
+
+
+def test_unknown_pretrained_tag_fails_dry_run_with_the_known_tags(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(micro(lambda c: c["zoo"][0].update(arch="resnet18.nonexistent_tag"))))
+    proc = snakemake(tmp_path, "-n", config=str(bad), check=False)
+    assert proc.returncode == 1 and 'File "' not in proc.stderr
+    assert _errors(proc) == ["gkt: error: zoo[0] (cnn): unknown pretrained tag 'nonexistent_tag' of resnet18; its tags: "
+                             "a1_in1k, a2_in1k, a3_in1k, fb_ssl_yfcc100m_ft_in1k, fb_swsl_ig1b_ft_in1k, gluon_in1k, tv_in1k "
+                             "(timm.list_pretrained('resnet18.*'))"]
+    assert not (tmp_path / "results").exists()
+
+
+def test_shipped_pretrained_list_is_timms():
+    """gkt/zoo/timm_pretrained.txt is the installed timm's list; after a timm upgrade, rerun
+    scripts/timm_pretrained.py."""
+    import timm
+
+    from gkt.zoo.spec import PRETRAINED_LIST
+
+    lines = PRETRAINED_LIST.read_text().splitlines()
+    assert lines[0] == f"# timm.list_pretrained() of timm {timm.__version__}", "rerun scripts/timm_pretrained.py"
+    assert lines[1:] == sorted(timm.list_pretrained()), "rerun scripts/timm_pretrained.py"
+
+
+def test_yaml_syntax_error_of_a_study_names_file_and_line(tmp_path):
+    study = tmp_path / "study.yaml"
+    study.write_text("dataset: {name: digits}\nzoo: [\n  {name: a, arch: resnet10t]\n")
+    proc = snakemake(tmp_path, "-n", config=str(_config_with(tmp_path, studies=[str(study)])), check=False)
+    assert proc.returncode == 1
+    assert _errors(proc) == [f"gkt: error: studies[0] ({study}), {study}: YAML syntax error at line 3, column 28: "
+                             f"expected ',' or '}}', but got ']'; fix it there"]
+
+
+def _config_with(tmp_path, **change):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(micro(lambda c: c.update(change))))
+    return path
+
+
+def test_nested_config_values_are_typed_as_the_schema_says(tmp_path):
+    ok = snakemake(tmp_path, "-n", "--config", 'logits={"batch_size": 100, "group_size": 2}',
+                   'train_defaults={"lr": 1e-3, "epochs": 1}', check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "--batch-size 100" in snakemake(tmp_path, "-n", "-p", "--config", 'logits={"batch_size": 100}').stdout
+    bad = snakemake(tmp_path, "-n", "--config", 'logits={"batch_size": "many"}', check=False)
+    assert bad.returncode == 1 and _errors(bad) == [
+        "gkt: error: config['logits']['batch_size']: 'many' is not of type 'integer' "
+        f"(see {REPO}/workflow/schemas/config.schema.yaml)"]
+
+
+def test_weights_and_results_get_the_umask_mode(tmp_path):
+    from gkt.io import write_parquet
+    from gkt.zoo.store import save_weights
+
+    old = os.umask(0o022)
+    try:
+        save_weights(torch.nn.Linear(2, 2), tmp_path / "w.safetensors")
+        write_parquet(pa.table({"x": [1]}), tmp_path / "t.parquet")
+        os.umask(0o077)
+        save_weights(torch.nn.Linear(2, 2), tmp_path / "private.safetensors")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"w.safetensors": 0o644, "t.parquet": 0o644, "private.safetensors": 0o600}
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a 64 KiB tmpfs (ENOSPC) where mounting works (root), else a read-only folder (EACCES)."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True).returncode:
+        if os.geteuid() == 0:
+            pytest.skip("neither a tmpfs mount nor a permission error is possible here")
+        folder.chmod(0o555)
+        yield folder, "Permission denied"
+        folder.chmod(0o755)
+        return
+    try:
+        with contextlib.suppress(OSError), open(folder / "filler", "wb") as f:
+            while True:  # until the disk is full
+                f.write(bytes(4096))
+                f.flush()
+        yield folder, "No space left on device"
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_full_disk_is_one_line_naming_the_file(tmp_path, gkt, full_disk):
+    from gkt.data.registry import get_dataset
+    from tests.helpers import tiny_zoo
+
+    folder, reason = full_disk
+    tiny_zoo(tmp_path / "res", get_dataset({"name": "digits"}), ["m"], arch="resnet10t", source="random",
+             kwargs={"channels": [8, 16, 32, 64]})
+    out = folder / "logits/val/m.parquet"
+    proc = gkt("logits", "--dataset", '{"name": "digits"}', "--model", "m", "--zoo-dir", str(tmp_path / "res/zoo"),
+               "--split", "val", "--out", str(out), "--threads", "1")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"gkt: error: {folder}") and f": {reason}: " in lines[0] and lines[0].endswith("and rerun")
+    assert not out.exists() and [p.name for p in folder.rglob("*") if p.is_file()] in ([], ["filler"])

@@ -209,8 +209,12 @@ class BetonImages(torch.utils.data.Dataset):
         h, w = int(self.height[j]), int(self.width[j])
         if self.mode[j] == _RAW:
             return Image.fromarray(np.array(data[: h * w * 3]).reshape(h, w, 3))
-        img = Image.open(io.BytesIO(data.tobytes()))
-        return img.convert("RGB")
+        try:
+            return Image.open(io.BytesIO(data.tobytes())).convert("RGB")
+        except (OSError, SyntaxError, ValueError) as e:  # what PIL raises for bytes it cannot decode
+            detail = " ".join(str(e).split())[:200] or type(e).__name__
+            raise GktError(f"image {j} of {self.path} is truncated or corrupt (PIL: {detail}): rewrite the .beton "
+                           f"from its image folder (gkt.data.ffcv.write_beton)") from None
 
     def __getitem__(self, i: int):
         img = self.image(i)

@@ -39,8 +39,20 @@ class ImageFiles(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         path, label = self.samples[i]
-        img = default_loader(path)
+        try:
+            img = default_loader(path)  # decodes the whole image: a damaged one fails here, not in a transform
+        except (OSError, SyntaxError, ValueError) as e:  # what PIL raises for files it cannot decode
+            raise image_error(path, e) from None
         return (self.transform(img) if self.transform else img), label
+
+
+def image_error(path: str, error: Exception) -> GktError:
+    """One line naming the image a split cannot read and the fix, instead of PIL's message alone (which
+    names no file for a truncated JPEG: one among ImageNet's 50,000 val images)."""
+    detail = " ".join(str(error).split())[:200] or type(error).__name__
+    if isinstance(error, OSError) and error.errno is not None:  # not a decoding problem: the file itself
+        return GktError(f"image {path} cannot be read ({detail}): restore it or fix its permissions")
+    return GktError(f"image {path} is truncated or corrupt (PIL: {detail}): replace or delete it")
 
 
 def class_name(folder: str) -> str:

@@ -33,14 +33,16 @@ from tqdm.auto import tqdm
 
 from gkt.device import autocast
 from gkt.errors import GktError
-from gkt.io import write_text
+from gkt.io import atomic_path, write_text
 from gkt.zoo.transforms import Normalise, split_eval
 
 log = logging.getLogger(__name__)
 
 # Decoded images up to this size stay in memory (mnist5k's transfer set: 0.8 MB of uint8); larger sets
 # (130,000 ImageNet images at 224 px: 19.6 GB) go to a memory-mapped file in the input cache.
-MATERIALISE_BYTES = 1 << 30
+# $GKT_INPUT_MEMORY_BYTES overrides it: 0 sends every set to the file, ImageNet's path, as the rehearsal
+# (tests/test_rehearsal.py) does with a few images.
+MATERIALISE_BYTES = int(os.environ.get("GKT_INPUT_MEMORY_BYTES", 1 << 30))
 # Where the input cache lives (default: <tmp>/gkt-inputs). Files are keyed by content (the images'
 # files and their sizes and times, the selected rows, the geometry), so runs on the same machine
 # that feed the same images at the same geometry (every run of a student) decode them once.
@@ -122,16 +124,11 @@ class Images:
             if shutil.disk_usage(folder).free < size * 1.05:
                 raise GktError(f"{folder} has {shutil.disk_usage(folder).free / 1e9:.1f} GB free, the decoded transfer "
                                f"images need {size / 1e9:.1f} GB: point {INPUT_CACHE_ENV} at a larger disk")
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-            os.close(fd)
-            try:
+            with atomic_path(path) as tmp:
                 out = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=self.shape)
                 self._fill(torch.from_numpy(out), data, workers, desc)
                 out.flush()
                 del out
-                os.replace(tmp, path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
             write_text(json.dumps({"shape": list(self.shape)}), header)  # last: its presence means complete
             log.info("%s: %d images decoded once into the input cache %s (%.1f GB)", desc, len(data), path, size / 1e9)
             if key is None:  # nothing else can find it: it goes with this set

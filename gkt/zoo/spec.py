@@ -97,6 +97,45 @@ def known_architectures() -> frozenset[str]:
     return frozenset().union(*(_registered_names(p) for p in files))
 
 
+# timm.list_pretrained() of the timm version its first line names (scripts/timm_pretrained.py writes it;
+# tests/test_bad_input.py keeps it equal to the installed timm's). Some tags are generated in code
+# (qwen3_vit, deepseek_vit), so timm's source files alone cannot list them.
+PRETRAINED_LIST = Path(__file__).with_name("timm_pretrained.txt")
+
+
+@functools.lru_cache(maxsize=1)
+def known_pretrained() -> frozenset[str]:
+    """`arch.tag` names `timm.create_model` accepts: timm's pretrained tags (the shipped list, plus, under
+    another timm version than the list's, the tags its source files define) and gkt's own, without
+    importing timm."""
+    spec = importlib.util.find_spec("timm")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    timm_dir = Path(spec.origin).parent
+    installed = re.search(r"['\"](.+?)['\"]", timm_dir.joinpath("version.py").read_text()).group(1)
+    lines = PRETRAINED_LIST.read_text().splitlines()
+    names = {line for line in lines[1:] if line}
+    files = [Path(__file__).with_name("architectures.py")]
+    if lines[0].split()[-1] != installed:
+        files += timm_dir.joinpath("models").glob("*.py")
+    for path in files:
+        names.update(re.findall(r"^\s*['\"]([\w-]+\.[\w-]+)['\"]\s*:", path.read_text(errors="replace"), re.M))
+    return frozenset(names)
+
+
+def tag_problem(arch: str) -> str | None:
+    """Why `arch` (`name.tag`) names no pretrained config (None when it does, or has no tag)."""
+    base, _, tag = arch.partition(".")
+    known = known_pretrained()
+    if not tag or not known or arch in known:
+        return None
+    tags = sorted(n.partition(".")[2] for n in known if n.partition(".")[0] == base)
+    if not tags:
+        return f"timm has no pretrained weights for architecture {base!r} (tag {tag!r}): drop the tag or pick another"
+    shown = ", ".join(tags[:25]) + (f", ... ({len(tags)} in all)" if len(tags) > 25 else "")
+    return f"unknown pretrained tag {tag!r} of {base}; its tags: {shown} (timm.list_pretrained('{base}.*'))"
+
+
 # The first bytes of the weights formats timm's loader reads: safetensors (8-byte header length,
 # then a JSON header), torch's zip format, a legacy torch pickle.
 def weights_file_problem(path: str | Path) -> str | None:
@@ -205,6 +244,8 @@ def zoo_problem(entries: list[dict], control: str | None = None, zoo_dir: str | 
             close = sorted(n for n in known if n.startswith(base[:5]))[:5]
             return (f"zoo[{i}] ({spec.name}): unknown timm architecture {spec.arch!r}"
                     + (f"; similar names: {', '.join(close)}" if close else "") + "; see timm.list_models()")
+        if problem := tag_problem(spec.arch):
+            return f"zoo[{i}] ({spec.name}): {problem}"
         if spec.source == "file" and (problem := weights_file_problem(spec.file)):
             return f"zoo[{i}] ({spec.name}): {problem}; fix its 'file:' path"
     if control is not None and control not in names:
