@@ -626,8 +626,9 @@ def zoo_rho_pos(df, ctx):
             axis.set_ticks([(a + b - 1) / 2 for a, b in bands], [st.family_label(families[a]) for a, _ in bands],
                            rotation=90 if axis is ax.xaxis else 0)
     ax.grid(False)
-    ax.set_xlabel(f"teacher ({len(teachers)}, by family, then accuracy)" if not named else "teacher")
-    ax.set_ylabel(f"student ({len(students)}, by family, then accuracy)" if not named else "student")
+    order = "by family, then accuracy, highest first"
+    ax.set_xlabel("teacher" if named else f"{len(teachers)} teachers, {order}")
+    ax.set_ylabel("student" if named else f"{len(students)} students, {order}")
     if named:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=r"$\rho_{pos}$ [% of val samples]")
         return fig
