@@ -15,7 +15,11 @@ How the workflow uses them (workflow/rules/logits.smk), torch-free so that `snak
   `logits/<split>/groups/<group>/<model>.parquet` and lists it in this manifest.
 * `logits/<split>/<model>.parquet` (rule `logits`, `gkt logits --shared <manifest>`): moves the
   model's staged cache into place (no torch import), or computes the model alone when nothing was
-  staged for it (its group job found it current, or ran for other weights or settings).
+  staged for it (its group job found it current, or ran for other weights or settings). Its job
+  depends on the manifest as an ancient input while its cache is current (`restaged`): a group rerun
+  for another member leaves it alone. A job it stages for must depend on the manifest plainly:
+  Snakemake 9 skips the own rerun reasons (changed record, settings, missing cache) of every job
+  downstream of a job that reruns, and follows only the plain edges from it.
 
 A cache is current for a group job when it records the request key of the per-model job (dataset,
 split, evaluation size, batch size, workers, weights) and is newer than the model's zoo record: the
@@ -69,7 +73,7 @@ def record_weights(zoo_dir: str | os.PathLike, model: str) -> tuple[str, float] 
     path = Path(zoo_dir) / f"{model}.json"  # gkt.zoo.store.record_path, without its torch import
     try:
         return json.loads(path.read_text())["weights_hash"], path.stat().st_mtime
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
@@ -126,14 +130,17 @@ def chunk(members: list[str], keys: dict[str, str], size: int) -> dict[str, str]
 class GroupPlan:
     """The workflow's view of the groups: `zoo` entries in config order, `members[split]` = the models
     that need that split's cache through a group (others are computed alone), `table` = the geometry
-    checkpoint's output, `wait()` = `checkpoints.logits_geometry.get()` (raises Snakemake's
-    IncompleteCheckpointException until the checkpoint has run)."""
+    checkpoint's output (the caches lie beside it, logits/<split>/<model>.parquet), `wait()` =
+    `checkpoints.logits_geometry.get()` (raises Snakemake's IncompleteCheckpointException until the
+    checkpoint has run); `zoo_dir`, `batch_size` and `workers` as the logits jobs get them."""
 
     def __init__(self, zoo: list[dict], dataset: dict, eval_size: str, size: int, members: dict[str, list[str]],
-                 table: str | os.PathLike, wait: Callable[[], object]):
+                 table: str | os.PathLike, wait: Callable[[], object], zoo_dir: str | os.PathLike,
+                 batch_size: int, workers: int):
         self.entries = {e["name"]: e for e in zoo}
         self.order = [e["name"] for e in zoo]
         self.dataset, self.eval_size, self.size = dataset, eval_size, size
+        self.zoo_dir, self.batch_size, self.workers = Path(zoo_dir), batch_size, workers
         self.members = {split: [m for m in self.order if m in set(names)] for split, names in members.items()}
         self.table, self.wait = Path(table), wait
         self._read: tuple[float, dict] | None = None
@@ -168,6 +175,41 @@ class GroupPlan:
             if not entry or entry.get("spec") != self.spec_key(name):
                 raise GktError(f"{self.table} has no current geometry for model {name!r}: delete it and rerun")
         return entry["key"]
+
+    def cache(self, split: str, model: str) -> Path:
+        return self.table.parent / split / f"{model}.parquet"
+
+    def _request(self, split: str, model: str) -> tuple[str, float] | None:
+        """(request key of the model's logits job, its record's mtime); None without a readable record."""
+        record = record_weights(self.zoo_dir, model)
+        if record is None:
+            return None
+        return request_key(self.dataset, split, self.eval_size, self.batch_size, self.workers, record[0]), record[1]
+
+    def restaged(self, split: str, model: str) -> bool:
+        """Whether a rerun of the model's group job would stage a cache for it (`gkt logits-group`'s test):
+        then its own job must run after it."""
+        request = self._request(split, model)
+        return request is None or not current(self.cache(split, model), *request)
+
+    def config_changed(self) -> str | None:
+        """The first result made for another data set, evaluation size, logits setting or geometric zoo
+        entry than the config, where file times cannot tell (a geometry entry; a cache not older than its
+        record): one line, None when there is none. For runs whose rerun triggers leave out params."""
+        from gkt.logits.cache import read_meta
+
+        entries = self._entries()
+        for name in self.order:
+            entry = entries.get(name)
+            if entry and entry.get("spec") != self.spec_key(name):
+                return f"{self.table} holds {name!r} for another data set, evaluation size or zoo entry"
+        for split, names in self.members.items():
+            for name in names:
+                path, request = self.cache(split, name), self._request(split, name)
+                meta = read_meta(path) if request and path.exists() else None
+                if meta and meta.get("request") != request[0] and path.stat().st_mtime >= request[1]:
+                    return f"{path} was made for another data set or logits setting"
+        return None
 
     def grouped(self, split: str, model: str) -> bool:
         return model in self.members.get(split, ())

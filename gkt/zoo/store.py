@@ -53,7 +53,13 @@ def read_record(zoo_dir: str | Path, name: str) -> ModelRecord:
     path = record_path(zoo_dir, name)
     if not path.exists():
         raise GktError(f"no zoo entry {path}: run the zoo stage for model {name!r} first (snakemake {path})")
-    return ModelRecord(**json.loads(path.read_text()))
+    try:
+        return ModelRecord(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as e:  # truncated or edited by hand: the zoo job remakes it
+        raise GktError(
+            f"zoo record {path} is damaged ({type(e).__name__}: {' '.join(str(e).split())[:100]}): "
+            f"remake it with: snakemake {path} --forcerun zoo_model"
+        ) from None
 
 
 def load_model(name: str, zoo_dir: str | Path, dataset: DatasetSource) -> tuple[nn.Module, ModelRecord]:

@@ -6,6 +6,7 @@
 # place (or computes the model alone when its group staged nothing for it). The val split groups every
 # zoo model, the train split those whose train cache a stage reads (TRAIN_CACHE_MODELS, common.smk).
 from snakemake.io import ancient
+from snakemake.settings.enums import RerunTrigger
 
 from gkt.logits.groups import GroupPlan
 
@@ -28,7 +29,23 @@ LOGITS_GROUPS = GroupPlan(
     members={"val": MODELS, "train": TRAIN_CACHE_MODELS},
     table=f"{LOGITS_DIR}/geometry.json",
     wait=lambda: checkpoints.logits_geometry.get(),
+    zoo_dir=ZOO_DIR,
+    batch_size=LOGITS["batch_size"],
+    workers=LOGITS["workers"],
 )
+
+
+
+def logits_config_unchanged():
+    """Without the params trigger (--rerun-triggers mtime, a cluster habit) Snakemake cannot see a changed
+    data set or logits setting: the geometry table and the caches record what they were made for, and a
+    difference ends the run before any job rather than leaving old results in place as if current. Run
+    by the logits input functions: the rerun triggers are known only once the DAG is being built."""
+    if RerunTrigger.PARAMS not in workflow.rerun_triggers and (changed := LOGITS_GROUPS.config_changed()):
+        raise SystemExit(
+            f"gkt: error: {changed} than the config, and rerun triggers without params do not rerun jobs for "
+            "a changed config: run this once with --rerun-triggers mtime params"
+        )
 
 
 checkpoint logits_geometry:
@@ -83,11 +100,14 @@ rule logits_group:
 rule logits:
     input:
         record=f"{ZOO_DIR}/{{model}}.json",
-        # Ancient: the group job only has to run first; its rerun for another member moves nothing here.
-        shared=lambda w: [
-            ancient(f"{LOGITS_DIR}/{w.split}/groups/{group}.json")
+        # Ancient while the cache is current: a rerun of the group job for another member moves nothing
+        # here. Plain when the group stages this model's cache, so that this job (and all after it) runs
+        # in the same invocation (gkt/logits/groups.py: Snakemake follows only plain edges from a rerun).
+        shared=lambda w: logits_config_unchanged() or [
+            manifest if LOGITS_GROUPS.restaged(w.split, w.model) else ancient(manifest)
             for group in [LOGITS_GROUPS.group_of(w.split, w.model)]
             if group
+            for manifest in [f"{LOGITS_DIR}/{w.split}/groups/{group}.json"]
         ],
     output:
         f"{LOGITS_DIR}/{{split}}/{{model}}.parquet",
