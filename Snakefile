@@ -41,6 +41,11 @@ if not config:
 check_workflow_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml", validate)
 
 
+# The include order: common.smk first (the shared names of every rule file); then the stages in pipeline
+# order. Where the order still matters, a file reads a name of one above it at parse time: figures.smk
+# reads db.smk's DATABASE, transfer_batch.smk prefers its rules over transfer.smk's rule transfer. The
+# targets of `all` (final_outputs, common.smk) are built from the config when the DAG is built, so no
+# rule file adds to a shared list.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/zoo.smk"
 include: "workflow/rules/logits.smk"
@@ -70,5 +75,5 @@ for _study in STUDIES:
 rule all:
     default_target: True
     input:
-        TARGETS,
+        final_outputs,
         [getattr(rules, f"{study.prefix}all").input for study in STUDIES],

@@ -1,19 +1,18 @@
-# Shared names of every rule file, included first; the helpers behind them live in gkt.workflow.
-# It defines, for every later file, the names DS, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, CONTROL,
-# DATASET_JSON, EVAL_SIZE, GKT_ENV, TARGETS (each rule file adds to it), STUDIES and STUDY_RESULTS; the transfer section's TRANSFER,
-# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, TRANSFER_OUTPUTS (transfer.smk adds to it), RANKS and
-# TRAIN_CACHE_MODELS;
-# RECOMMEND_OUTPUTS (recommend.smk adds to it); the
-# modules dataclasses, json, os and vocab; and the input functions zoo_base_record, transfer_config, transfer_files,
-# train_cache_models, transfer_inputs, multi_job, planned_transfer_files, planned_transfer_metrics, transfer_outputs
-# and database_inputs. No name used here or in a rule file comes from a file included after it.
+# Shared names of every rule file, included first (the Snakefile says why the order of the others
+# matters where it does); the helpers behind them live in gkt.workflow. The names: DS, RESULTS,
+# ZOO_DIR, LOGITS_DIR, MODELS, CONTROL, DATASET_JSON, EVAL_SIZE, GKT_ENV, STUDIES, STUDY_RESULTS; the
+# transfer section's TRANSFER, TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, RANKS, TRANSFER_RESOURCES,
+# MODEL_RE and TRAIN_CACHE_MODELS; the input functions and helpers zoo_base_record, transfer_config,
+# transfer_files, train_cache_models, transfer_inputs, batch_inputs, multi_job, planned_transfer_files,
+# transfer_outputs, transfer_run_files, recommend_outputs, database_inputs and final_outputs (every
+# target of `all`, built from the config); the modules dataclasses, json, os and vocab.
 import dataclasses
 import json
 import os
 
 from gkt.config import check_studies, results_name
 from gkt.transfer import vocabulary as vocab
-from gkt.recommend.jobs import ranks
+from gkt.recommend.jobs import improve_jobs, ranks
 from gkt.transfer.jobs import Job, explicit_jobs, random_runs
 from gkt.transfer.settings import resolve
 from gkt.workflow import as_json, model_fragment, quiet_terminal_full_log, rule_resources, rule_threads
@@ -35,9 +34,6 @@ EVAL_SIZE = config["logits"]["eval_size"]
 # The software environment of every rule is the gkt package with its pinned torch/timm.
 GKT_ENV = "../envs/gkt.yaml"
 
-# Each rule file adds the outputs that `all` must build.
-TARGETS = []
-
 # Other configs run beside this one (config key studies:, checked here like this config): the Snakefile
 # includes each as a module of this workflow, its rules renamed <name>_*; their transfer runs join this
 # config's database (gkt db --extra-results: Fig. 9), which therefore waits for their databases.
@@ -45,9 +41,7 @@ STUDIES = check_studies(config, f"{workflow.basedir}/workflow/schemas/config.sch
 STUDY_RESULTS = [study.results for study in STUDIES]
 
 
-# The config's `transfer:` section (gkt/transfer/jobs.py): its explicit jobs by path, and every
-# run's metrics.parquet (entries may be input functions of the transfer_plan checkpoint), to which
-# transfer.smk adds.
+# The config's `transfer:` section (gkt/transfer/jobs.py): its explicit jobs by path.
 TRANSFER = config.get("transfer") or {}
 TRANSFER_DIR = f"{RESULTS}/transfer"
 TRANSFER_FILES = ("metrics.parquet", "per_class.parquet", "logits.parquet", "student.safetensors")
@@ -55,9 +49,9 @@ TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
 # Whether the teacher ranking runs (gkt.recommend.jobs.ranks); TRAIN_CACHE_MODELS (below the helpers)
 # follows from it.
 RANKS = ranks(config)
-TRANSFER_OUTPUTS = []
-# The recommend stage's outputs (recommend.smk adds them), which the database reads.
-RECOMMEND_OUTPUTS = []
+# Every job that trains a student (transfer.smk, transfer_batch.smk, recommend.smk's improve).
+TRANSFER_RESOURCES = rule_resources(config, "transfer", mem_mb=4000, runtime=60, gpu=TRANSFER.get("gpu", 1))
+MODEL_RE = vocab.MODEL_RE  # a model name in a wildcard
 
 
 # Helpers of the rule files (Snakemake keeps functions out of files with rules).
@@ -132,17 +126,23 @@ def planned_transfer_files(wildcards):
         return [p for job in json.load(f) for p in transfer_files(Job(**job).path)]
 
 
-def planned_transfer_metrics(wildcards):
-    return [p for p in planned_transfer_files(wildcards) if os.path.basename(p) == "metrics.parquet"]
-
-
 def transfer_outputs(wildcards):
-    """Every transfer run's metrics.parquet, the randomly planned ones once the checkpoint has run."""
-    files = []
-    for item in TRANSFER_OUTPUTS:
-        found = item(wildcards) if callable(item) else item
-        files += [found] if isinstance(found, str) else list(found)
-    return files
+    """Every transfer run's metrics.parquet, the randomly planned ones once the checkpoint has run:
+    the database and figures are rebuilt when one changes."""
+    return [p for p in transfer_run_files(wildcards) if os.path.basename(p) == "metrics.parquet"]
+
+
+def transfer_run_files(wildcards):
+    """Every file of every transfer run of the config (explicit and, once planned, random)."""
+    files = [p for job in TRANSFER_JOBS.values() for path in job.paths for p in transfer_files(path)]
+    return files + (planned_transfer_files(wildcards) if random_runs(TRANSFER) else [])
+
+
+def recommend_outputs():
+    """The recommend stage's outputs (recommend.smk), which the database reads."""
+    ranking = [rules.recommend.output.ranking, rules.recommend.output.validation] if RANKS else []
+    improve = [rules.improve.output.improve.format(student=s, k=k) for s, k in improve_jobs(config)]
+    return [rules.all_pairs.output.all_pairs, *ranking, *improve]
 
 
 def database_inputs(wildcards):
@@ -156,5 +156,19 @@ def database_inputs(wildcards):
         + complementary
         + transfer_outputs(wildcards)
         + [f"{results}/gkt.duckdb" for results in STUDY_RESULTS]
-        + RECOMMEND_OUTPUTS
+        + recommend_outputs()
+    )
+
+
+def final_outputs(wildcards):
+    """Every output `all` builds, from the config (the one home of the targets; the rule files add to
+    no shared list). An input function, called when the DAG is built: every rule exists by then, so the
+    include order of the rule files does not matter here."""
+    return (
+        expand(rules.zoo_model.output.record, model=MODELS)
+        + expand(rules.logits.output[0], split="val", model=MODELS)
+        + [rules.complementary.output.pairs, rules.semantic.output.semantic]
+        + transfer_run_files(wildcards)
+        + recommend_outputs()
+        + [rules.database.output.db, rules.figures.output.index]
     )

@@ -1,6 +1,6 @@
 # Paper §3: complementary knowledge between (teacher, student) pairs of zoo models
 # (docs/method.md#complementary-knowledge).
-# Names from common.smk: RESULTS, ZOO_DIR, LOGITS_DIR, MODELS (control included), CONTROL, DATASET_JSON, GKT_ENV, TARGETS.
+# Shared names come from common.smk (MODELS includes the control).
 #
 # The statistics depend only on the pair list and the val logits caches: adding a model reruns
 # `complementary` over all pairs (seconds even at ImageNet scale), never any inference.
@@ -86,5 +86,3 @@ rule semantic:
     shell:
         "gkt --log {log} semantic --per-class {input.per_class} --embeddings {input.embeddings} --out {output}"
 
-
-TARGETS += [rules.complementary.output.pairs, rules.semantic.output.semantic]

@@ -1,11 +1,10 @@
 # The results database: results/<dataset>/gkt.duckdb, documented views over every output.
-# Names from common.smk: RESULTS, ZOO_DIR, MODELS, GKT_ENV, TARGETS, STUDY_RESULTS, rule_resources.
+# Shared names come from common.smk.
 #
 # The database holds only views (read_parquet / read_json over the files), so it is rebuilt in a
 # second whenever an output it reads changes; views of stages that have not run yet are empty.
-# Its inputs come from common.smk's database_inputs, which reads TRANSFER_OUTPUTS (defined in
-# common.smk, filled by transfer.smk: the runs' metrics.parquet paths; entries may be input functions
-# of a checkpoint) when the DAG is built, so this file works with and without the transfer stage.
+# Its inputs come from common.smk's database_inputs, an input function of the config's runs (the
+# random ones once their checkpoint has run), so this file works with and without the transfer stage.
 DATABASE = f"{RESULTS}/gkt.duckdb"
 
 
@@ -29,5 +28,3 @@ rule database:
     shell:
         "gkt --log {log} db --results {params.results} --out {output} {params.extra:q}"
 
-
-TARGETS += [DATABASE]

@@ -1,6 +1,6 @@
 # The paper's figures and tables, rendered from the results database alone:
 # figures/<dataset>/<id>.png|.pdf (figures), <id>.md|.csv (tables) and index.html.
-# Names from common.smk / db.smk: DS, GKT_ENV, TARGETS, DATABASE, transfer_outputs. Include after db.smk.
+# Shared names come from common.smk; DATABASE from db.smk.
 FIGURES_DIR = f"figures/{DS}"
 
 
@@ -23,5 +23,3 @@ rule figures:
     shell:
         "gkt --log {log} figures --db {input.db} --out-dir {params.out_dir}"
 
-
-TARGETS += [rules.figures.output.index]

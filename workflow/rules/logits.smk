@@ -134,5 +134,3 @@ rule logits:
         " --split {wildcards.split} --out {output} --shared '{input.shared}' --batch-size {params.batch_size}"
         " --workers {params.workers} --eval-size {params.eval_size} --threads {threads}"
 
-
-TARGETS += expand(f"{LOGITS_DIR}/val/{{model}}.parquet", model=MODELS)

@@ -1,10 +1,7 @@
 # Which teacher to transfer from (docs/method.md#teacher-ranking), the stage after transfer: the
 # pair statistics of every ordered pair of the zoo, the teacher ranking of every student with its
 # leave-one-student-out validation against the measured KL+DP runs, and the `recommend.improve`
-# runs of the config (gkt/recommend/jobs.py). Include after transfer.smk.
-# Names from common.smk / transfer.smk: RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, DATASET_JSON, GKT_ENV,
-# TARGETS, RECOMMEND_OUTPUTS, MODEL_RE, TRANSFER_RESOURCES, as_json, rule_resources, rule_threads,
-# transfer_config, transfer_outputs.
+# runs of the config (gkt/recommend/jobs.py). Shared names come from common.smk.
 from gkt.errors import GktError
 from gkt.recommend.jobs import METHOD, improve_jobs
 
@@ -95,8 +92,3 @@ rule improve:
         " --student {wildcards.student} --teachers {wildcards.k} --settings {params.settings:q}"
         " --out {params.out:q} --threads {threads}"
 
-
-RECOMMEND_OUTPUTS += [rules.all_pairs.output.all_pairs] + (
-    [rules.recommend.output.ranking, rules.recommend.output.validation] if RANKS else []
-) + [f"{RECOMMEND_DIR}/improve/{s}__top{k}/improve.parquet" for s, k in IMPROVE]
-TARGETS += RECOMMEND_OUTPUTS

@@ -1,9 +1,5 @@
 # Paper §4–5: knowledge transfer between zoo models (docs/method.md#transfer-methods to #transfer-protocol).
-# From the Snakefile / common.smk: config, RESULTS, ZOO_DIR, LOGITS_DIR, MODELS, DATASET_JSON,
-# GKT_ENV, TARGETS, as_json, rule_resources, rule_threads, the transfer section's names (TRANSFER,
-# TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, TRANSFER_OUTPUTS) and the transfer helpers
-# (transfer_config, transfer_files, transfer_inputs, multi_job, planned_transfer_files,
-# planned_transfer_metrics).
+# Shared names and the transfer helpers come from common.smk.
 #
 # One job per (method, pair) in results/<ds>/transfer/<method>/<teacher>__<student>/, one per
 # multi-teacher run in transfer/multi_<mode>-<objective>/<t1+t2+...>__<student>/ (objective: the loss;
@@ -17,13 +13,11 @@ import sys
 from gkt.transfer import vocabulary as vocab
 from gkt.transfer.jobs import random_runs
 
-MODEL_RE = vocab.MODEL_RE
 MULTI_TEACHERS_RE = rf"{MODEL_RE}(?:\+{MODEL_RE})+"
 MULTI_DIR = f"{TRANSFER_DIR}/multi_{{mode}}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}"
 GREEDY_DIR = f"{TRANSFER_DIR}/{vocab.GREEDY_SOUP}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}"
 
 
-TRANSFER_RESOURCES = rule_resources(config, "transfer", mem_mb=4000, runtime=60, gpu=TRANSFER.get("gpu", 1))
 
 
 rule transfer:
@@ -136,13 +130,6 @@ if _legacy and TRANSFER.get("multi"):
         f"them there. The database reads both and keeps the new run where both exist: delete the old folders "
         f"once the new runs are done.\n")
 
-# Every run's metrics.parquet: the database and figures are rebuilt when one changes.
-for _job in TRANSFER_JOBS.values():
-    for _path in _job.paths:
-        TARGETS += transfer_files(_path)
-        TRANSFER_OUTPUTS.append(f"{TRANSFER_DIR}/{_path}/metrics.parquet")
-
-
 if random_runs(TRANSFER):
 
     checkpoint transfer_plan:
@@ -160,6 +147,3 @@ if random_runs(TRANSFER):
         shell:
             "gkt transfer-plan --transfer {params.transfer:q} --pairs {input.pairs:q} --models {params.models:q}"
             " --out {output.plan:q}"
-
-    TARGETS.append(planned_transfer_files)
-    TRANSFER_OUTPUTS.append(planned_transfer_metrics)

@@ -5,8 +5,8 @@
 # preferred over the one-run rule `transfer` for them; runs drawn by the transfer_plan checkpoint
 # keep one job each. A changed setting of one run reruns its batch: the other runs of the batch then
 # resume from their final checkpoints and only rewrite their outputs.
-# From common.smk: TRANSFER, TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, RESULTS, ZOO_DIR, LOGITS_DIR,
-# DATASET_JSON, GKT_ENV, transfer_config, batch_inputs; from transfer.smk: TRANSFER_RESOURCES.
+# Shared names come from common.smk. Included after transfer.smk: a batch rule is preferred over the
+# one-run rule `transfer` (ruleorder below), which must exist first.
 from gkt.workflow import transfer_batches
 
 for _i, _batch in enumerate(transfer_batches(TRANSFER_JOBS.values(), TRANSFER.get("batch", 1))):

@@ -22,5 +22,3 @@ rule zoo_model:
         "gkt --log {log} zoo-model --dataset {params.dataset:q} --model {params.model:q}"
         " --zoo-dir {params.zoo_dir} --threads {threads}"
 
-
-TARGETS += expand(f"{ZOO_DIR}/{{model}}.json", model=MODELS)
