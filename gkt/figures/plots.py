@@ -182,8 +182,8 @@ def fig2a(df, ctx):
             ax.bar(rows["position"], rows["pos_share_pct"], width=0.85, color=c, alpha=0.85)
         else:
             ax.fill_between(rows["position"], rows["pos_share_pct"], step="mid", color=c, alpha=0.8, lw=0)
-        ax.set_title(f"{r['role']} teacher: {r['teacher']}\nΔacc {r['delta']:+.1f} pp, ρ_pos {r['rho']:.1f} %",
-                     fontweight="normal")
+        ax.set_title(st.wrap(f"{r['role']} teacher: {r['teacher']}", st.PAGE_WIDTH / len(roles) - 0.4, 9.5)
+                     + f"\nΔacc {r['delta']:+.1f} pp, ρ_pos {r['rho']:.1f} %", fontweight="normal")
         ax.set_xlabel("classes, sorted by positive flips")
         ax.set_xlim(0.3, rows["position"].max() + 0.7)
     axes[0, 0].set_ylabel("positive flips [% of class samples]")
@@ -559,8 +559,9 @@ def fig11(df, ctx):
         for step in range(1, k):
             ax.axvline(step * total / k, color=st.NEUTRAL, ls=":", lw=1)
         st.zero_line(ax)
-        ax.set_title(f"{st.method_label(first['objective'])}: {first['student']} ← "
-                     f"{first['teacher'].replace('+', ' + ')}", fontweight="normal", fontsize=8)
+        ax.set_title(st.wrap(f"{st.method_label(first['objective'])}: {first['student']} ← "
+                             f"{first['teacher'].replace('+', ' + ')}", st.PAGE_WIDTH / ncols - 0.6, 8),
+                     fontweight="normal", fontsize=8)
         ax.set_xlabel(f"epoch ({k} teachers, {total} epochs)")
         ax.set_ylabel("[% of val samples]")
     axes.ravel()[0].legend(loc="upper left")
@@ -600,8 +601,9 @@ def zoo_rho_pos(df, ctx):
     matrix[[s_index[s] for s in df["student"]], [t_index[t] for t in df["teacher"]]] = df["rho_pos_pct"].to_numpy()
     named = len(teachers) <= NAMED_MODELS
     if named:
-        side = min(st.PAGE_WIDTH - 1.6, 1.4 + 0.14 * len(teachers))
-        fig, axes = st.subplots(width=side + 1.6, height=side * len(students) / len(teachers) + 1.2)
+        names = 0.05 * max(map(len, teachers + students))  # inches of the longest name at 6 pt
+        side = min(st.PAGE_WIDTH - 1.2 - names, 1.4 + 0.14 * len(teachers))
+        fig, axes = st.subplots(width=side + 1.2 + names, height=side * len(students) / len(teachers) + 0.7 + names)
         ax = axes[0, 0]
     else:
         fig, axes = st.subplots(ncols=2, width=st.PAGE_WIDTH, height=4.9, gridspec_kw={"width_ratios": [2.2, 1]})
@@ -686,7 +688,7 @@ def ranking_fit(df, ctx):
     pad = 0.05 * (hi - lo or 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], ls="--", color=st.NEUTRAL, lw=1)
     st.zero_line(ax)
-    ax.set_xlabel(r"predicted $\Delta_{transf}$ (fit without the student's runs) [pp]")
+    ax.set_xlabel(r"predicted $\Delta_{transf}$ [pp]" + "\n(fit without the student's runs)")
     ax.set_ylabel(r"measured $\Delta_{transf}$ [pp]")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="student", fontsize="small")
     return fig

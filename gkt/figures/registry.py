@@ -248,10 +248,14 @@ def render(spec: FigureSpec, con, out_dir: Path, ctx: Context) -> Result:
             with style.styled() as plt:
                 fig = spec.render(df, ctx)
                 try:
-                    outside = style.texts_outside(fig)
-                    if outside:  # a figure's layout did not foresee these rows: keep every word, say so
+                    # A figure's layout may not foresee its rows (long model names, many models): keep every
+                    # word of one that outgrows its canvas, and say where texts collide.
+                    outside, overlapping = style.layout_problems(fig)
+                    if outside:
                         log.warning("%s: %s reach outside the figure; saved with a tight bounding box", spec.id,
                                     "; ".join(outside))
+                    if overlapping:
+                        log.warning("%s: texts drawn on top of each other: %s", spec.id, "; ".join(overlapping))
                     for path in files:
                         with atomic_path(path) as tmp:
                             fig.savefig(tmp, format=path.suffix[1:], metadata=_metadata(path, spec),

@@ -29,7 +29,7 @@ RC = {
     "figure.dpi": 100,
     "savefig.dpi": DPI,
     # Constrained layout fits what it knows of; "tight" would cost a draw per file. registry.render checks each
-    # figure once (texts_outside) and saves only one that does not fit with a tight bounding box.
+    # figure once (layout_problems) and saves only one that does not fit with a tight bounding box.
     "savefig.bbox": None,
     "savefig.pad_inches": 0.05,
     "pdf.fonttype": 3,  # Type 3 subsets in matplotlib itself: several times faster than TrueType (42) via fontTools
@@ -127,22 +127,70 @@ def subplots(ncols: int = 1, nrows: int = 1, width: float = PAGE_WIDTH, height: 
     return fig, axes
 
 
-def texts_outside(fig, tolerance_px: float = 1.0) -> list[str]:
-    """The texts `fig` draws that reach outside its canvas (titles, labels, tick labels, legends), each as
-    '"text" (side by N px)'; empty when everything fits. Lays the figure out as savefig does; texts scale with
-    the dpi like the canvas, so the answer at the figure's dpi holds for the saved PNG and PDF."""
+def layout_problems(fig, tolerance_px: float = 1.0) -> tuple[list[str], list[str]]:
+    """What keeps `fig` from being read whole, as (texts outside, texts overlapping): the texts it draws that
+    reach outside its canvas (titles, labels, tick labels, legend entries), each as '"text" (side by N px)', and
+    the pairs of its layout texts (titles, axis labels, tick labels) drawn on top of each other, each as
+    '"text" / "text"'; both empty when the figure reads well. Lays the figure out as savefig does; texts scale
+    with the dpi like the canvas, so the answer at the figure's dpi holds for the saved PNG and PDF."""
+    from matplotlib.text import Text
+
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     width, height = fig.bbox.width, fig.bbox.height
-    found = []
+    outside = []
     for text in _drawn_texts(fig):
         box = text.get_window_extent(renderer)
         over = {"left": -box.x0, "right": box.x1 - width, "bottom": -box.y0, "top": box.y1 - height}
         sides = ", ".join(f"{side} by {px:.0f} px" for side, px in over.items() if px > tolerance_px)
         if sides:
-            words = " ".join(text.get_text().split())
-            found.append(f'"{words if len(words) <= 50 else words[:47] + "..."}" ({sides})')
-    return found
+            outside.append(f"{_quoted(text)} ({sides})")
+    layout = [t for t in fig.get_children() if isinstance(t, Text) and t.get_visible() and t.get_text().strip()]
+    for ax in fig.axes:
+        if ax.get_visible():  # its titles (not its annotations), then its axes' labels and tick labels
+            layout += [t for t in ax.get_children() if isinstance(t, Text) and t.get_visible()
+                       and t.get_text().strip() and t not in ax.texts]
+            layout += [t for axis in (ax.xaxis, ax.yaxis) for t in _drawn_texts(axis) if t is not axis.offsetText]
+    boxes = [_corners(t, renderer) for t in layout]
+    overlapping = [f"{_quoted(layout[i])} / {_quoted(layout[j])}" for i in range(len(layout))
+                   for j in range(i + 1, len(layout)) if _overlap(boxes[i], boxes[j], tolerance_px)]
+    return outside, overlapping
+
+
+def _quoted(text) -> str:
+    words = " ".join(text.get_text().split())
+    return f'"{words if len(words) <= 50 else words[:47] + "..."}"'
+
+
+def _corners(text, renderer):
+    """The four corners of a drawn text's box in pixels, turned with the text (its window extent is the upright
+    box around the turned one: slanted tick labels side by side would seem to overlap)."""
+    import numpy as np
+
+    centre = text.get_window_extent(renderer).get_points().mean(axis=0)
+    rotation = text.get_rotation()
+    text.set_rotation(0)
+    w, h = text.get_window_extent(renderer).size
+    text.set_rotation(rotation)
+    a = np.deg2rad(rotation)
+    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return centre + np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2 @ turn.T
+
+
+def _overlap(p, q, tolerance_px: float) -> bool:
+    """Whether two convex quadrilaterals overlap by more than `tolerance_px` (separating axis test)."""
+    import numpy as np
+
+    for poly in (p, q):
+        for edge in (poly[1] - poly[0], poly[3] - poly[0]):
+            norm = np.hypot(*edge)
+            if norm == 0:
+                return False
+            axis = np.array([-edge[1], edge[0]]) / norm
+            a, b = p @ axis, q @ axis
+            if min(a.max(), b.max()) - max(a.min(), b.min()) <= tolerance_px:
+                return False
+    return True
 
 
 def _drawn_texts(artist):
@@ -165,6 +213,15 @@ def _drawn_texts(artist):
         children = artist.get_children()
     for child in children:
         yield from _drawn_texts(child)
+
+
+def wrap(text: str, width_in: float, fontsize: float) -> str:
+    """`text` in lines that fit `width_in` inches at `fontsize` points (DejaVu Sans: about 0.6 em a character),
+    broken at spaces where it can and inside a long name (a timm tag) where it must."""
+    import textwrap
+
+    chars = max(10, int(width_in * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n"))
 
 
 def zero_line(ax, axis: str = "y", label: str | None = None) -> None:
