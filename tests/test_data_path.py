@@ -292,7 +292,7 @@ def test_the_gap_to_timms_published_top1_is_in_the_models_view_and_logged(tmp_pa
         record = ModelRecord(name=name, arch="resnet50", source=source, family="cnn", arch_family="resnet", params=1,
                              num_classes=10, dataset="imagenet", weights_hash="h", top1=published)
         write_json(dataclasses.asdict(record), results / "zoo" / f"{name}.json")
-        write_logits(results / "logits" / "val" / f"{name}.parquet", logits, labels, {"model": name})
+        write_logits(results / "logits" / "val" / f"{name}.parquet", logits, labels, {"model": name, "weights_hash": "h"})
         with caplog.at_level(logging.WARNING):
             gap = top1_gap(record, 0.97, "test")
         assert gap == (pytest.approx(-0.01) if source == "timm" else None)

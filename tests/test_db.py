@@ -343,3 +343,16 @@ def test_transfer_in_domain_is_transfer_final_without_domain_shifted_teachers(re
 
     sql = "\n".join(p.read_text() for p in resources.files("gkt").joinpath("sql").iterdir() if p.name.endswith(".sql"))
     assert "NOT teacher_domain_shifted" not in sql  # no figure restates the rule
+
+
+def test_a_cache_copied_over_another_models_gives_no_accuracy(results_dir, tmp_path):
+    """The models view matches a cache by the model and weights its metadata names, not by its file name."""
+    from gkt.db.build import build_database
+
+    run = tmp_path / "results" / "toyset"
+    shutil.copytree(results_dir, run)
+    before = dict(_q(build_database(run), "SELECT name, logits_top1 FROM models"))
+    assert before["cnn_m"] is not None and before["cnn_s"] != before["cnn_m"]
+    shutil.copy2(run / "logits" / "val" / "cnn_s.parquet", run / "logits" / "val" / "cnn_m.parquet")
+    after = dict(_q(build_database(run), "SELECT name, logits_top1 FROM models"))
+    assert after["cnn_m"] is None and after["cnn_s"] == before["cnn_s"]

@@ -52,7 +52,7 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
             "params": "number of parameters", "params_m": "parameters in millions",
             "num_classes": "classes of the classifier head", "dataset": "dataset the model was made for",
             "weights_hash": "sha256 prefix of the weights", "top1": "val top-1 accuracy (fraction 0..1): the record's (measured after training or fine-tuning here, or timm's results table), else logits_top1 (the random-init control, pretrained models without a results table)",
-            "logits_top1": "val top-1 accuracy measured from the val logits cache (NULL without a cache)",
+            "logits_top1": "val top-1 accuracy measured from the val logits cache (NULL without a cache, or when the cache was made by another model or other weights than the record's)",
             "top1_gap": "logits_top1 - top1 for timm models whose top1 is timm's results-table value "
                         "(dataset.timm_results), else NULL; the logits stage logs a gap over 0.003 (0.3 pp)",
             "kwargs": "timm create_model kwargs (JSON)", "recipe": "training recipe (JSON)", "seed": "seed",
