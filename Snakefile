@@ -4,30 +4,17 @@
 #   snakemake --cores all                                       # embedded zoo (default config)
 #   snakemake --cores all --configfile workflow/config/imagenet.yaml
 #   snakemake --profile slurm all                               # on a SLURM cluster
-import os
 import signal
 
-import psutil
 from snakemake.utils import min_version, validate
 
 from gkt.config import check_workflow_config
+from gkt.workflow import end_jobs_on_hangup
 
 min_version("9.0")
 
 
-def end_jobs_on_hangup(signum, frame):
-    """SIGHUP (the terminal closed) takes SIGTERM's path, the one SLURM takes at a time limit: the
-    running jobs are ended (each with its shell's children) and Snakemake records them as failed, so
-    the same command resumes. By default SIGHUP would end Snakemake alone, and its jobs would run on
-    as orphans, writing results that no run records."""
-    for child in psutil.Process().children(recursive=True):
-        try:
-            child.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
+# A closed terminal ends the running jobs as SLURM's time limit does (gkt.workflow.end_jobs_on_hangup).
 if workflow.is_main_process:
     signal.signal(signal.SIGHUP, end_jobs_on_hangup)
 

@@ -65,3 +65,21 @@ def quiet_terminal_full_log(manager) -> None:
 
             through.lets_errors_through = True
             handler.filters = [through]
+
+
+def end_jobs_on_hangup(signum, frame):
+    """SIGHUP (the terminal closed) takes SIGTERM's path, the one SLURM takes at a time limit: the
+    running jobs are ended (each with its shell's children) and Snakemake records them as failed, so
+    the same command resumes. By default SIGHUP would end Snakemake alone, and its jobs would run on
+    as orphans, writing results that no run records."""
+    import os
+    import signal
+
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    os.kill(os.getpid(), signal.SIGTERM)

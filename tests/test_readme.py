@@ -4,11 +4,13 @@ works as written from the run's root folder.
 Every line of a ```bash block that runs `gkt`, `duckdb` or `python`, every ```python block and
 every ```sql block (through `gkt query`) runs in a finished run of the micro config with a study
 beside its main data set (the shape of the default run), with the default zoo's model names mapped
-to the micro zoo's (its data set is the default's: mnist5k, seed 0). The `snakemake` and
+to the micro zoo's (its data set is the default's: mnist5k, seed 0) and `gkt improve` given the
+micro config's transfer settings. The `snakemake` and
 `pip` lines are the workflow's and the install's, which tests/test_workflow.py and CI run.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -24,6 +26,8 @@ README = (REPO / "README.md").read_text()
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 RUNS = ("gkt ", "duckdb ", "python ", "python3 -c")
 DEFAULT_ZOO = [m["name"] for m in yaml.safe_load((REPO / "workflow/config/embedded.yaml").read_text())["zoo"]]
+MICRO = yaml.safe_load((REPO / "workflow/config/micro_studies.yaml").read_text())["transfer"]
+MICRO_TRANSFER = {**MICRO["defaults"], **MICRO["hparams"]["kl_dp"]}
 
 
 def micro_name(name: str) -> str:
@@ -38,6 +42,10 @@ def micro_name(name: str) -> str:
 def mapped(text: str) -> str:
     for name in sorted(DEFAULT_ZOO, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(name)}\b", micro_name(name), text)
+    if text.startswith("gkt improve") and "--settings" not in text:
+        # The micro config's transfer settings, as its workflow passes them (the paper's 20 epochs on
+        # 1,000 images would make this one command take minutes).
+        text += f" --settings '{json.dumps(MICRO_TRANSFER)}'"
     return text
 
 
@@ -46,8 +54,9 @@ def blocks(lang: str) -> list[str]:
 
 
 def commands() -> list[str]:
-    lines = [line.strip() for body in blocks("bash") for line in body.splitlines()]
-    return [line for line in lines if line.startswith(RUNS)]
+    """The runnable lines of the README's bash blocks, without their trailing comments, each once."""
+    lines = [re.sub(r"\s+#[^'\"]*$", "", line.strip()) for body in blocks("bash") for line in body.splitlines()]
+    return list(dict.fromkeys(line for line in lines if line.startswith(RUNS)))
 
 
 def run(line: str, cwd: Path, **kw) -> subprocess.CompletedProcess:

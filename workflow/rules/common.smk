@@ -10,6 +10,8 @@ import dataclasses
 import json
 import os
 
+from snakemake.settings.enums import RerunTrigger
+
 from gkt.config import check_studies, results_name
 from gkt.transfer import vocabulary as vocab
 from gkt.recommend.jobs import improve_jobs, ranks
@@ -158,6 +160,18 @@ def database_inputs(wildcards):
         + [f"{results}/gkt.duckdb" for results in STUDY_RESULTS]
         + recommend_outputs()
     )
+
+
+def logits_config_unchanged():
+    """Without the params trigger (--rerun-triggers mtime, a cluster habit) Snakemake cannot see a changed
+    data set or logits setting: the geometry table and the caches record what they were made for, and a
+    difference ends the run before any job rather than leaving old results in place as if current. Run
+    by the logits input functions (logits.smk, whose LOGITS_GROUPS it reads): the rerun triggers are known only once the DAG is being built."""
+    if RerunTrigger.PARAMS not in workflow.rerun_triggers and (changed := LOGITS_GROUPS.config_changed()):
+        raise SystemExit(
+            f"gkt: error: {changed} than the config, and rerun triggers without params do not rerun jobs for "
+            "a changed config: run this once with --rerun-triggers mtime params"
+        )
 
 
 def final_outputs(wildcards):

@@ -6,7 +6,6 @@
 # place (or computes the model alone when its group staged nothing for it). The val split groups every
 # zoo model, the train split those whose train cache a stage reads (TRAIN_CACHE_MODELS, common.smk).
 from snakemake.io import ancient
-from snakemake.settings.enums import RerunTrigger
 
 from gkt.logits.groups import GroupPlan
 
@@ -33,19 +32,6 @@ LOGITS_GROUPS = GroupPlan(
     batch_size=LOGITS["batch_size"],
     workers=LOGITS["workers"],
 )
-
-
-
-def logits_config_unchanged():
-    """Without the params trigger (--rerun-triggers mtime, a cluster habit) Snakemake cannot see a changed
-    data set or logits setting: the geometry table and the caches record what they were made for, and a
-    difference ends the run before any job rather than leaving old results in place as if current. Run
-    by the logits input functions: the rerun triggers are known only once the DAG is being built."""
-    if RerunTrigger.PARAMS not in workflow.rerun_triggers and (changed := LOGITS_GROUPS.config_changed()):
-        raise SystemExit(
-            f"gkt: error: {changed} than the config, and rerun triggers without params do not rerun jobs for "
-            "a changed config: run this once with --rerun-triggers mtime params"
-        )
 
 
 checkpoint logits_geometry:
