@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path

@@ -226,7 +226,7 @@ def tiny_zoo(results: Path, dataset, names, **spec) -> Path:
     from gkt.logits.compute import cache_logits
     from gkt.zoo.spec import ModelSpec
     from gkt.zoo.store import save_model
-    from gkt.zoo.train import make_zoo_model
+    from gkt.zoo.make import make_zoo_model
 
     for seed, name in enumerate(names):
         model, record = make_zoo_model(ModelSpec(name=name, seed=seed, **spec), dataset, torch.device("cpu"))

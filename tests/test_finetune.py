@@ -10,7 +10,7 @@ from gkt.data.registry import get_dataset
 from gkt.errors import GktError
 from gkt.zoo.spec import ModelSpec, zoo_problem
 from gkt.zoo.store import load_model, read_record, record_path, save_model, weights_path
-from gkt.zoo.train import make_zoo_model
+from gkt.zoo.make import make_zoo_model
 
 CPU = torch.device("cpu")
 TINY = {"arch": "resnet10t", "kwargs": {"channels": [8, 8, 16, 16]}}

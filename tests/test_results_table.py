@@ -10,7 +10,7 @@ from gkt.data.registry import get_dataset
 from gkt.errors import GktError
 from gkt.zoo.results_table import lookup, read_results, timm_top1
 from gkt.zoo.spec import ModelSpec
-from gkt.zoo.train import make_zoo_model
+from gkt.zoo.make import make_zoo_model
 from tests.helpers import SYNSETS, write_image_folder
 
 HEADER = "model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation\n"

@@ -12,7 +12,7 @@ from gkt.zoo.build import create_model
 from gkt.zoo.families import arch_family, family
 from gkt.zoo.spec import ModelSpec
 from gkt.zoo.store import load_model, read_record, save_model
-from gkt.zoo.train import make_zoo_model
+from gkt.zoo.make import make_zoo_model
 from gkt.zoo.transforms import model_transform
 
 TINY = dict(name="tiny", arch="resnet10t", kwargs={"channels": [8, 16, 32, 64]}, recipe={"epochs": 1, "batch_size": 64, "lr": 0.005})

@@ -23,7 +23,7 @@ def run(args) -> None:
     from gkt.device import setup_torch
     from gkt.zoo.spec import ModelSpec
     from gkt.zoo.store import record_path, save_model
-    from gkt.zoo.train import make_zoo_model
+    from gkt.zoo.make import make_zoo_model
 
     device = setup_torch(args.threads)
     dataset = get_dataset(args.dataset)

@@ -38,6 +38,7 @@ from gkt.zoo.build import create_model
 from gkt.zoo.record import ModelRecord
 from gkt.zoo.spec import SAVED_HERE, ModelSpec, origin_source
 from gkt.zoo.store import read_record, record_path, weights_hash, weights_path
+from gkt.zoo.train import DEFAULT_RECIPE, fit
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,6 @@ def finetune(spec: ModelSpec, dataset: DatasetSource, device: torch.device
     base's architecture), the recipe used, the data set it was fine-tuned on and the record's base_*
     fields."""
     from gkt.data.registry import get_dataset
-    from gkt.zoo.train import DEFAULT_RECIPE, fit
 
     zoo_dir, base_name = spec.base["zoo"], spec.base["model"]
     base = read_record(zoo_dir, base_name)
