@@ -33,15 +33,27 @@ def snakemake(workdir, *args, config="workflow/config/micro.yaml", check=True):
     return proc
 
 
-def write_image_folder(root, synsets, per_class, size=40):
+def write_image_folder(root, synsets, per_class, size=40, sizes=None):
+    """JPEGs of noise, `size` x `size + 8` px; with `sizes`, a list of (width, height) cycled over the images
+    (ImageNet's typical 500 x 375, 375 x 500, ...), smooth colour fields that vary across an image, as photos do."""
     rng = np.random.default_rng(0)
+    n = 0
     for split in ("train", "val"):
         for s in synsets:
             d = root / split / s
             d.mkdir(parents=True)
             for i in range(per_class):
-                arr = rng.integers(0, 255, size=(size, size + 8, 3), dtype=np.uint8)
-                Image.fromarray(arr).save(d / f"{s}_{i}.JPEG")
+                if sizes is None:
+                    img = Image.fromarray(rng.integers(0, 255, size=(size, size + 8, 3), dtype=np.uint8))
+                else:
+                    img = smooth_image(rng, sizes[n % len(sizes)])
+                    n += 1
+                img.save(d / f"{s}_{i}.JPEG")
+
+
+def smooth_image(rng, size) -> Image.Image:
+    """A smooth colour field of `size` (width, height): 6 x 8 random colours, bicubically enlarged."""
+    return Image.fromarray(rng.integers(0, 255, size=(6, 8, 3), dtype=np.uint8)).resize(size, Image.BICUBIC)
 
 
 SYNSETS = ["n01440764", "n01443537", "n02085620"]  # tench, goldfish, Chihuahua (index 151)
