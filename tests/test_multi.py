@@ -47,8 +47,6 @@ def test_sequential_helpers():
     accuracy = {"b": 0.9, "a": 0.5, "c": 0.7, "d": 0.5}
     assert order_teachers(accuracy, "ascending") == ["a", "d", "c", "b"]
     assert order_teachers(accuracy, "descending") == ["b", "c", "d", "a"]
-    with pytest.raises(GktError, match="order"):
-        order_teachers(accuracy, "random")
     steps = [[{"epoch": e, "acc": e} for e in range(3)], [{"epoch": e, "acc": 10 + e} for e in range(3)]]
     assert [(r["epoch"], r["acc"]) for r in chain_rows(steps)] == [(0, 0), (1, 1), (2, 2), (3, 11), (4, 12)]
 
@@ -145,3 +143,28 @@ def test_cli_bad_inputs(zoo, tmp_path, capsys):
     assert _cli(zoo, "transfer-multi", "--mode", "parallel", "--method", "kl", "--teachers", "t1",
                 "--student", "s", "--out", out) == 2
     assert "two or more" in capsys.readouterr().err
+
+
+def test_multi_defaults_have_one_home():
+    """The order and held-out share of a multi-teacher run default to gkt.transfer.vocabulary's values
+    in the config's jobs, the CLI and the library, and are checked by one function."""
+    import inspect
+
+    from gkt.cli import build_parser
+    from gkt.transfer import vocabulary as vocab
+    from gkt.transfer.jobs import explicit_jobs
+    from gkt.transfer.multi import run_multi
+
+    (job,) = explicit_jobs({"multi": [{"modes": ["soup"], "method": "kl_dp", "students": ["s"], "teachers": ["a", "b"]}]},
+                           ["s", "a", "b"])
+    assert (job.order, job.holdout) == (vocab.MULTI_ORDER, vocab.MULTI_HOLDOUT)
+    params = inspect.signature(run_multi).parameters
+    assert (params["order"].default, params["holdout"].default) == (vocab.MULTI_ORDER, vocab.MULTI_HOLDOUT)
+    args = build_parser().parse_args(["transfer-multi", "--mode", "soup", "--teachers", "a", "b", "--student", "s",
+                                      "--dataset", "{}", "--zoo-dir", "z", "--out", "o", "--method", "kl_dp"])
+    assert (args.order, args.holdout) == (vocab.MULTI_ORDER, vocab.MULTI_HOLDOUT)
+    assert vocab.multi_problem("sideways", 0.1).startswith("order = 'sideways'")
+    assert "held-out share" in vocab.multi_problem(vocab.MULTI_ORDER, 1.0)
+    with pytest.raises(GktError, match="holdout = 0"):
+        explicit_jobs({"multi": [{"modes": ["soup"], "method": "kl_dp", "students": ["s"], "teachers": ["a", "b"],
+                                  "holdout": 0}]}, ["s", "a", "b"])

@@ -19,6 +19,7 @@ import pyarrow as pa
 from gkt.errors import GktError
 from gkt.recommend.jobs import METHOD
 from gkt.recommend.schemas import IMPROVE_SCHEMA
+from gkt.transfer import vocabulary as vocab
 from gkt.transfer.settings import TransferConfig, resolve
 from gkt.transfer.vocabulary import TEACHER_SEP
 from gkt.zoo.transforms import DEFAULT_EVAL_SIZE
@@ -72,7 +73,7 @@ def improve(results: Path, dataset: dict, cfg: TransferConfig, student: str, k: 
     seq_dir = out_dir / "sequential"
     run_multi(inputs, cfg, "sequential", student, teachers, seq_dir)
     accuracy = dict(ranking.filter(pl.col("student") == student).select("teacher", "acc_t").iter_rows())
-    order = order_teachers({t: accuracy[t] for t in teachers}, "ascending")  # the order run_multi used
+    order = order_teachers({t: accuracy[t] for t in teachers}, vocab.MULTI_ORDER)  # the order run_multi used
 
     top = teachers[0]
     same = measured.filter((pl.col("teacher") == top) & (pl.col("student") == student)

@@ -58,9 +58,10 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--mode", required=True, choices=vocab.MULTI_MODES)
     p.add_argument("--teachers", nargs="+", required=True, help="two or more zoo models")
-    p.add_argument("--order", choices=vocab.ORDERS, default="ascending",
+    p.add_argument("--order", choices=vocab.ORDERS, default=vocab.MULTI_ORDER,
                    help="sequential: teachers by val accuracy, weakest first (ascending) or strongest first")
-    p.add_argument("--holdout", type=float, default=0.1, help="soup: held-out share of the transfer set for the greedy soup")
+    p.add_argument("--holdout", type=float, default=vocab.MULTI_HOLDOUT,
+                   help="soup: held-out share of the transfer set for the greedy soup")
     p.add_argument("--out-greedy", default=None, help=f"soup: result folder of the greedy soup (method {vocab.GREEDY_SOUP})")
     p.set_defaults(func=run_multi)
 

@@ -45,8 +45,8 @@ class Job:
     teacher: str
     student: str
     loss: str = ""
-    order: str = "ascending"
-    holdout: float = 0.1
+    order: str = vocab.MULTI_ORDER
+    holdout: float = vocab.MULTI_HOLDOUT
 
     @property
     def path(self) -> str:
@@ -98,11 +98,9 @@ def explicit_jobs(transfer: dict, models: list[str]) -> list[Job]:
         where = f"transfer.multi[{i}]"
         _check_models(multi["students"] + multi["teachers"], models, where)
         _check_method(transfer, multi["method"])
-        order, holdout = multi.get("order", "ascending"), multi.get("holdout", 0.1)
-        if order not in vocab.ORDERS:
-            raise GktError(f"{where}.order = {order!r}: use one of {', '.join(vocab.ORDERS)}")
-        if not 0.0 < holdout < 1.0:
-            raise GktError(f"{where}.holdout = {holdout!r}: the soup's held-out share must lie in (0, 1)")
+        order, holdout = multi.get("order", vocab.MULTI_ORDER), multi.get("holdout", vocab.MULTI_HOLDOUT)
+        if problem := vocab.multi_problem(order, holdout):
+            raise GktError(f"{where}.{problem}")
         for mode in multi["modes"]:
             try:
                 method = vocab.multi_method(mode)

@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 
 def order_teachers(accuracy: dict[str, float], order: str) -> list[str]:
     """Teacher names by val accuracy (ties by name), ascending = weakest first."""
-    if order not in vocab.ORDERS:
-        raise GktError(f"unknown teacher order {order!r} (transfer.multi order): use one of {vocab.ORDERS}")
     ranked = sorted(accuracy, key=lambda name: (accuracy[name], name))
     return ranked[::-1] if order == "descending" else ranked
 
@@ -89,9 +87,12 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teachers: list[str], out_dir: str | Path,
-              order: str = "ascending", holdout: float = 0.1, greedy_dir: str | Path | None = None) -> Path:
+              order: str = vocab.MULTI_ORDER, holdout: float = vocab.MULTI_HOLDOUT,
+              greedy_dir: str | Path | None = None) -> Path:
     """Run one multi-teacher transfer; results in `out_dir` (method `multi_<mode>`, objective `cfg.method`;
     the workflow's folder for it is `vocab.run_path(method, teachers, student, cfg.method)`)."""
+    if problem := vocab.multi_problem(order, holdout):
+        raise GktError(f"multi-teacher run: {problem} (transfer.multi[], or --order/--holdout)")
     method = vocab.multi_method(mode)
     if len(set(teachers)) != len(teachers) or len(teachers) < 2:
         raise GktError(f"multi-teacher transfer needs two or more distinct teachers, got {teachers}")
@@ -130,8 +131,6 @@ def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teac
 
 def _soups(inputs: Inputs, cfg: TransferConfig, s_part, s_rec: ModelRecord, teachers: list[str], out_dir: Path,
            keys: dict, reference: Reference, holdout: float, greedy_dir: str | Path | None) -> None:
-    if not 0.0 < holdout < 1.0:
-        raise GktError(f"soup holdout must be a fraction in (0, 1), got {holdout} (transfer.multi holdout)")
     start = time.perf_counter()
     base = transfer_indices(inputs, cfg)
     base = np.arange(len(inputs.dataset.labels("train"))) if base is None else base

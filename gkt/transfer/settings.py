@@ -19,23 +19,23 @@ class TransferConfig:
     """One run's settings; `loss` holds the loss's hyperparameters (temperature, lam, k, ...)."""
 
     method: str
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = vocab.DEFAULT_LR
-    momentum: float = 0.9
-    weight_decay: float = 1e-3
+    epochs: int = vocab.RUN_PARAMS["epochs"].default
+    batch_size: int = vocab.RUN_PARAMS["batch_size"].default
+    lr: float = vocab.RUN_PARAMS["lr"].default
+    momentum: float = vocab.RUN_PARAMS["momentum"].default
+    weight_decay: float = vocab.RUN_PARAMS["weight_decay"].default
     loss: dict = dataclasses.field(default_factory=dict)
-    tau: float = vocab.MCL_PARAMS["tau"].default  # MCL only
-    every: int = vocab.MCL_PARAMS["every"].default  # MCL only
+    tau: float = vocab.RUN_PARAMS["tau"].default  # MCL only
+    every: int = vocab.RUN_PARAMS["every"].default  # MCL only
     # cached: teacher / frozen-student logits computed once (or read from the logits cache) and
     # reused every epoch; live: forwarded every step. Augmentation needs live targets.
     targets: str = "cached"
     augmentation: str = "none"  # a gkt.zoo.transforms.AUGMENTATIONS level
-    subset_per_class: int | None = None  # transfer on a seeded stratified subset of the train split
-    seed: int = 0
-    workers: int = 0
-    eval_batch_size: int = 512
-    eval_every: int = 1  # evaluate on val every this many epochs (and after the last)
+    subset_per_class: int | None = vocab.RUN_PARAMS["subset_per_class"].default  # a seeded stratified subset of train
+    seed: int = vocab.RUN_PARAMS["seed"].default
+    workers: int = vocab.RUN_PARAMS["workers"].default
+    eval_batch_size: int = vocab.RUN_PARAMS["eval_batch_size"].default
+    eval_every: int = vocab.RUN_PARAMS["eval_every"].default  # evaluate on val every this many epochs (and after the last)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TransferConfig":

@@ -19,7 +19,7 @@ from gkt.errors import GktError
 class Param:
     """One loss hyperparameter: its default and the interval it must lie in."""
 
-    default: float | int
+    default: float | int | None
     low: float = -math.inf
     high: float = math.inf
     low_open: bool = False  # True: low itself is not allowed
@@ -69,19 +69,22 @@ LOSS_PARAMS: dict[str, dict[str, Param]] = {
 MCL_SUFFIX = "_mcl"
 MCL_PARAMS = {"tau": Param(0.9999, 0, 1, low_open=True, high_open=True), "every": _positive(2, integer=True)}
 
-# Run settings with allowed values (the rest of TransferConfig is free-form or checked where used).
+# Run settings with their defaults and allowed values: the one home of both (TransferConfig's fields
+# default to them; the rest of TransferConfig is free-form or checked where used). subset_per_class:
+# none = the whole train split.
 RUN_PARAMS = {
+    # lr: the paper's, except where METHOD_LR says otherwise
     "lr": _positive(1e-4), "momentum": _unit(0.9, high_open=True), "weight_decay": Param(1e-3, 0),
     "epochs": Param(20, 0, integer=True), "batch_size": _positive(128, integer=True),
     "eval_batch_size": _positive(512, integer=True), "eval_every": _positive(1, integer=True),
     "workers": Param(0, 0, integer=True),
-    "subset_per_class": _positive(1, integer=True), "seed": Param(0, 0, integer=True), **MCL_PARAMS,
+    "subset_per_class": Param(None, 0, low_open=True, integer=True), "seed": Param(0, 0, integer=True), **MCL_PARAMS,
 }
 TARGET_MODES = ("cached", "live")
 
 # The paper's learning rate of each method (Supp. A); `transfer.hparams` overrides it per config.
 METHOD_LR = {"xekl_mcl": 0.01}
-DEFAULT_LR = 1e-4
+DEFAULT_LR = RUN_PARAMS["lr"].default
 # XE-KL+MCL's paper setting: λ 0.7 (Supp. A.1).
 METHOD_LOSS_OVERRIDES = {"xekl_mcl": {"lam": 0.7}}
 
@@ -148,10 +151,23 @@ def loss_hparams(method: str, values: dict, where: str) -> dict:
 MULTI_PREFIX = "multi_"
 MULTI_MODES = ("sequential", "parallel", "soup")
 ORDERS = ("ascending", "descending")
+# The defaults of a multi-teacher run (config transfer.multi[], `gkt transfer-multi`): the sequential
+# order by val accuracy, weakest first, and the greedy soup's held-out share of the transfer set.
+MULTI_ORDER = "ascending"
+MULTI_HOLDOUT = 0.1
 # The soup job writes the uniform soup to multi_soup/ and the greedy soup beside it.
 GREEDY_SOUP = "multi_soup_greedy"
 TEACHER_SEP = "+"  # multi-teacher runs name their teachers joined by it
 PAIR_SEP = "__"  # <teacher>__<student>
+
+
+def multi_problem(order: str, holdout: float) -> str | None:
+    """What is wrong with a multi-teacher run's order and held-out share, or None."""
+    if order not in ORDERS:
+        return f"order = {order!r}: use one of {', '.join(ORDERS)}"
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)) or not 0.0 < holdout < 1.0:
+        return f"holdout = {holdout!r}: the soup's held-out share must lie in (0, 1)"
+    return None
 
 
 def multi_method(mode: str) -> str:
