@@ -5,7 +5,7 @@ Every line of a ```bash block that runs `gkt`, `duckdb` or `python`, every ```py
 every ```sql block (through `gkt query`) runs in a finished run of the micro config with a study
 beside its main data set (the shape of the default run), with the default zoo's model names mapped
 to the micro zoo's (its data set is the default's: mnist5k, seed 0) and `gkt improve` given the
-micro config's transfer settings. The `snakemake` and
+micro config's transfer settings in place of the default run's. The `snakemake` and
 `pip` lines are the workflow's and the install's, which tests/test_workflow.py and CI run.
 """
 from __future__ import annotations
@@ -42,10 +42,10 @@ def micro_name(name: str) -> str:
 def mapped(text: str) -> str:
     for name in sorted(DEFAULT_ZOO, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(name)}\b", micro_name(name), text)
-    if text.startswith("gkt improve") and "--settings" not in text:
-        # The micro config's transfer settings, as its workflow passes them (the paper's 20 epochs on
-        # 1,000 images would make this one command take minutes).
-        text += f" --settings '{json.dumps(MICRO_TRANSFER)}'"
+    if text.startswith("gkt improve"):
+        # The micro config's transfer settings, as its workflow passes them (the default run's 20 epochs
+        # on 1,000 images would make this one command take minutes).
+        text = re.sub(r" --settings '[^']*'", "", text) + f" --settings '{json.dumps(MICRO_TRANSFER)}'"
     return text
 
 
