@@ -17,13 +17,13 @@ metrics of the `--extra-results` folders). A file using a placeholder the builde
 missing one it gives, is an error.
 
 Paths inside the views are relative to the database's folder and resolved when a query binds, by the
-macro `gkt_results()` stored in the database (RESULTS_MACRO): the variable `gkt_results` when a session
+macro `gkt_results()` stored in the database (RESULTS_MACRO): the variable `gkt_results` when a connection
 sets it (`gkt.results()` and `gkt.db.read.connect()` do), else the folder of the database file itself,
 which DuckDB exposes as the default `temp_directory` (`<database file>.tmp`; a setting that is
 constant while a query binds, which is what a table function's file argument needs, where a
 subquery on `duckdb_databases()` is refused). So the stock `duckdb` Python package and command line
 answer every view from any working directory, and a moved or copied results folder reads its own
-files. Only a session that sets its own `temp_directory` must `SET VARIABLE gkt_results =
+files. Only a connection that sets its own `temp_directory` must `SET VARIABLE gkt_results =
 '<results folder>/'` first. The file is written in DuckDB's v1.0 storage format, which every DuckDB
 from 1.0 on (the `duckdb` command line of the duckdb-cli package included) opens.
 """
@@ -180,7 +180,7 @@ def _rel(path: Path, base: Path) -> str:
 
 
 RESULTS_MACRO = "gkt_results"
-# The folder the views' relative paths start from (module docstring): a session's variable, else the
+# The folder the views' relative paths start from (module docstring): a connection's variable, else the
 # database file's own folder, read off DuckDB's default temp_directory '<database file>.tmp'.
 RESULTS_MACRO_SQL = (f"CREATE MACRO {RESULTS_MACRO}() AS coalesce(getvariable('{RESULTS_MACRO}'), "
                      r"regexp_replace(current_setting('temp_directory'), '[^/\\]*$', ''))")

@@ -282,11 +282,11 @@ python -c 'import gkt; print(gkt.results("results/mnist5k").sql("FROM pairs").pl
 * **The database opens from anywhere and moves with its results folder.** Paths inside the views are
   relative to the database's folder (`read_parquet(gkt_results() || 'transfer/*/*/metrics.parquet')`).
   The macro `gkt_results()`, stored in the database, gives that folder when a query binds: the variable
-  `gkt_results` if the session set it (`gkt.results()`, `gkt query`, `gkt figures` do), else the folder of
+  `gkt_results` if the connection set it (`gkt.results()`, `gkt query`, `gkt figures` do), else the folder of
   the database file, read off DuckDB's default `temp_directory` (`<database file>.tmp`). So
   `duckdb.connect("results/mnist5k/gkt.duckdb", read_only=True)` and
   `duckdb -readonly results/mnist5k/gkt.duckdb` answer every view from any working directory, and a
-  copied or moved folder reads its own files. A session that sets its own `temp_directory`, or that
+  copied or moved folder reads its own files. A connection that sets its own `temp_directory`, or that
   ATTACHes the database to another, runs `SET VARIABLE gkt_results = 'results/mnist5k/'` first. The file
   is written in DuckDB's v1.0 storage format, so any DuckDB from 1.0 on opens it (the `duckdb` command
   line installed with gkt, from the duckdb-cli package, included).

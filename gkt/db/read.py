@@ -42,7 +42,7 @@ def connect(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as e:
         raise GktError(f"cannot open database {db}: {str(e).splitlines()[0]}; rebuild it with `gkt db`") from None
     # The views find their files through this variable (gkt.db.build.RESULTS_MACRO), whatever this
-    # session's temp_directory; an older database resolves relative paths with file_search_path.
+    # connection's temp_directory; an older database resolves relative paths with file_search_path.
     folder = db.resolve().parent.as_posix()
     con.execute(f"SET VARIABLE gkt_results = {sql_literal(folder + '/')}")
     con.execute(f"SET file_search_path = {sql_literal(folder)}")
