@@ -158,11 +158,11 @@ def foreign_cache(logits_dir: str | Path, zoo_dir: str | Path, models: list[str]
     when its cache is older than the record (or its rule changed), so a cache copied over another
     model's (`cp -p`, a restore from a backup) would otherwise be used as it is. Footers and records
     only: the workflow runs this at every start."""
-    from gkt.zoo.record import ModelRecord
+    from gkt.zoo.record import ModelRecord, record_path
 
     for model in models:
         try:
-            record_file = Path(zoo_dir) / f"{model}.json"  # gkt.zoo.store.record_path, without its torch import
+            record_file = record_path(zoo_dir, model)
             record, record_mtime = ModelRecord(**json.loads(record_file.read_text())), record_file.stat().st_mtime
         except (OSError, ValueError, TypeError):
             continue  # no zoo record yet, or a damaged one: the zoo job and its readers report that

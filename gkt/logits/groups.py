@@ -70,7 +70,9 @@ def staged_path(manifest: str | os.PathLike, model: str) -> Path:
 
 def record_weights(zoo_dir: str | os.PathLike, model: str) -> tuple[str, float] | None:
     """(weights hash, modification time) of a zoo record, None when it is missing or unreadable."""
-    path = Path(zoo_dir) / f"{model}.json"  # gkt.zoo.store.record_path, without its torch import
+    from gkt.zoo.record import record_path
+
+    path = record_path(zoo_dir, model)
     try:
         return json.loads(path.read_text())["weights_hash"], path.stat().st_mtime
     except (OSError, ValueError, KeyError, TypeError):

@@ -4,9 +4,16 @@ Kept torch-free: the results database (gkt.db.build) derives the columns of its 
 from these fields."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gkt.zoo.spec import ModelSpec
+
+
+def record_path(zoo_dir: str | os.PathLike, name: str) -> Path:
+    """Where zoo model `name`'s record lives; torch-free, for the parse-time readers too."""
+    return Path(zoo_dir) / f"{name}.json"
 
 
 @dataclass

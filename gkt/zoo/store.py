@@ -14,7 +14,7 @@ from gkt.data.base import DatasetSource
 from gkt.errors import GktError
 from gkt.io import atomic_path, write_json
 from gkt.zoo.build import create_model
-from gkt.zoo.record import ModelRecord
+from gkt.zoo.record import ModelRecord, record_path
 from gkt.zoo.spec import SAVED_HERE
 
 
@@ -30,10 +30,6 @@ def weights_hash(model: nn.Module | dict) -> str:
 
 def weights_path(zoo_dir: str | Path, name: str) -> Path:
     return Path(zoo_dir) / f"{name}.safetensors"
-
-
-def record_path(zoo_dir: str | Path, name: str) -> Path:
-    return Path(zoo_dir) / f"{name}.json"
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:

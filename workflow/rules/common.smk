@@ -5,8 +5,9 @@
 # MODEL_RE and TRAIN_CACHE_MODELS; the input functions and helpers zoo_base_record, transfer_config,
 # transfer_files, train_cache_models, transfer_inputs, batch_inputs, multi_job, planned_transfer_files,
 # transfer_outputs, transfer_run_files, recommend_outputs, database_inputs and final_outputs (every
-# target of `all`, built from the config); the modules dataclasses, json, os and vocab.
+# target of `all`, built from the config); the modules dataclasses, functools, json, os and vocab.
 import dataclasses
+import functools
 import json
 import os
 
@@ -162,11 +163,14 @@ def database_inputs(wildcards):
     )
 
 
+@functools.cache
 def logits_config_unchanged():
     """Without the params trigger (--rerun-triggers mtime, a cluster habit) Snakemake cannot see a changed
     data set or logits setting: the geometry table and the caches record what they were made for, and a
     difference ends the run before any job rather than leaving old results in place as if current. Run
-    by the logits input functions (logits.smk, whose LOGITS_GROUPS it reads): the rerun triggers are known only once the DAG is being built."""
+    by the logits input functions (logits.smk, whose LOGITS_GROUPS it reads): the rerun triggers are
+    known only once the DAG is being built. Once per process: it reads the footer of every cache, and
+    every logits job's input function asks."""
     if RerunTrigger.PARAMS not in workflow.rerun_triggers and (changed := LOGITS_GROUPS.config_changed()):
         raise SystemExit(
             f"gkt: error: {changed} than the config, and rerun triggers without params do not rerun jobs for "
