@@ -19,9 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-# What measures time or the software, not the science.
+from gkt.io import STAMP_KEY
+
+# What measures time or the software, not the science (the content stamp covers the timing columns).
 TIMING_COLUMNS = {"seconds", "seconds_total", "train_seconds"}
-VOLATILE_METADATA = {b"versions", b"written_at", b"ARROW:schema"}
+VOLATILE_METADATA = {b"versions", b"written_at", b"ARROW:schema", STAMP_KEY}
 COMPARED = ("results/**/*.parquet", "results/*/zoo/*.json", "figures/**/*.csv")
 
 

@@ -252,6 +252,45 @@ def test_cache_of_another_model_is_refused_whatever_its_times(tmp_path, gkt):
     assert "Nothing to be done" in snakemake(tmp_path, "-n", *caches).stdout
 
 
+def test_results_changed_by_hand_are_refused(tmp_path, gkt, results_dir):
+    """A result rewritten by another tool (DuckDB's COPY over pairs.parquet), or edited in place with its
+    metadata kept (pyarrow), is refused by the database build and by each stage that reads it: one
+    line naming the file and the fix, and no database written. The database rule reruns whenever a
+    result is newer than it, so the next `snakemake` shows this line instead of building over the edit."""
+    import duckdb
+
+    results = tmp_path / "results" / results_dir.name
+    shutil.copytree(results_dir, results, ignore=shutil.ignore_patterns("gkt.duckdb"))
+    pairs = results / "complementary" / "pairs.parquet"
+    assert gkt("db", "--results", str(results)).returncode == 0
+    (results / "gkt.duckdb").unlink()
+
+    edited = tmp_path / "edited.parquet"
+    duckdb.sql(f"COPY (SELECT * REPLACE (0.0 AS rho_pos) FROM '{pairs}') TO '{edited}' (FORMAT parquet)")
+    shutil.move(edited, pairs)
+    proc = gkt("db", "--results", str(results))
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"gkt: error: results file {pairs} was not written by gkt (it has no content stamp): it was rewritten by "
+        f"another tool; delete it and rerun snakemake, whose complementary stage rewrites it"]
+    assert not (results / "gkt.duckdb").exists()
+    proc = gkt("transfer-plan", "--transfer", json.dumps({"runs": {"n": 1, "seed": 0}}), "--pairs", str(pairs),
+               "--models", "cnn_s", "vit_s", "--out", str(tmp_path / "plan.json"))
+    assert proc.returncode == 2 and f"{pairs} was not written by gkt" in proc.stderr
+    assert not (tmp_path / "plan.json").exists()
+
+    # Edited with pyarrow, stamp and all: the content no longer matches it.
+    metrics = sorted((results / "transfer" / "kl_dp").glob("*/metrics.parquet"))[0]
+    table = pq.read_table(metrics)
+    column = table.column_names.index("delta_transf")
+    pq.write_table(table.set_column(column, "delta_transf", pa.array([9.9] * table.num_rows)), metrics)
+    shutil.copy2(results_dir / "complementary" / "pairs.parquet", pairs)
+    proc = gkt("db", "--results", str(results))
+    assert proc.returncode == 2 and f"results file {metrics} was changed after gkt wrote it" in proc.stderr
+    proc = gkt("recommend", "--results", str(results), "--student", "vit_s")
+    assert proc.returncode == 2 and f"{metrics} was changed after gkt wrote it" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_cache_older_than_a_retrained_model_is_recomputed_not_refused(tmp_path):
     """A cache of the model's earlier weights is older than its new zoo record: Snakemake reruns its
     logits job then, so the start-up check refuses it only once it is as new as the record."""

@@ -8,6 +8,7 @@ import pytest
 from gkt.cli import main
 from gkt.complementary.pairs import PairSpec, read_pair_list, sample_pairs, write_pair_list
 from gkt.errors import GktError
+from gkt.io import write_parquet
 
 ZOO = ["vit", "resnet", "mixer", "convnext", "ctrl"]
 
@@ -81,12 +82,15 @@ def test_pair_list_round_trip(tmp_path):
 def test_bad_pair_lists_are_refused(tmp_path):
     with pytest.raises(GktError, match="does not exist"):
         read_pair_list(tmp_path / "none.parquet")
-    pq.write_table(pa.table({"teacher": ["a"], "student": ["a"]}), tmp_path / "self.parquet")
+    write_parquet(pa.table({"teacher": ["a"], "student": ["a"]}), tmp_path / "self.parquet")
     with pytest.raises(GktError, match="with itself"):
         read_pair_list(tmp_path / "self.parquet")
-    pq.write_table(pa.table({"t": ["a"]}), tmp_path / "cols.parquet")
+    write_parquet(pa.table({"t": ["a"]}), tmp_path / "cols.parquet")
     with pytest.raises(GktError, match="columns teacher, student"):
         read_pair_list(tmp_path / "cols.parquet")
+    pq.write_table(pa.table({"teacher": ["a"], "student": ["b"]}), tmp_path / "by_hand.parquet")
+    with pytest.raises(GktError, match=r"by_hand.parquet was not written by gkt .*rewrite it with `gkt pairs`"):
+        read_pair_list(tmp_path / "by_hand.parquet")
 
 
 def test_pairs_command(tmp_path, capsys):

@@ -46,7 +46,7 @@ import pyarrow as pa
 from gkt.db.docs import TABLES, VIEWS
 from gkt.db.read import DB_NAME, first_line, load_sql, sql_literal
 from gkt.errors import GktError
-from gkt.io import atomic_path
+from gkt.io import atomic_path, open_parquet
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class Source:
     pattern: str
     reader: str
     columns: Callable[[], dict[str, str]]
+    stamped: bool = True  # files gkt writes with a content stamp (gkt.io.write_parquet), checked at build
 
 
 READ_PARQUET = "read_parquet({path})"
@@ -123,9 +124,10 @@ METRICS = Source("transfer/*/*/metrics.parquet", READ_RUNS, _transfer("metrics")
 # view -> (stage writing its files, {placeholder: source}); the first source is the view's gkt_views.source.
 SOURCES: dict[str, tuple[str, dict[str, Source]]] = {
     "models": ("zoo", {
-        "records": Source("zoo/*.json", "read_json({path}, columns={columns}, format='auto')", model_columns),
+        "records": Source("zoo/*.json", "read_json({path}, columns={columns}, format='auto')", model_columns,
+                          stamped=False),
         "val_cache_metadata": Source("logits/val/*.parquet", "parquet_kv_metadata({path})",
-                                     lambda: {"file_name": "VARCHAR", "key": "BLOB", "value": "BLOB"}),
+                                     lambda: {"file_name": "VARCHAR", "key": "BLOB", "value": "BLOB"}, stamped=False),
     }),
     "pairs": ("complementary", {"files": Source("complementary/pairs.parquet", READ_PARQUET, _complementary("pairs"))}),
     "per_class": ("complementary", {
@@ -192,15 +194,19 @@ def _located(glob_: str) -> str:
     return f"{RESULTS_MACRO}() || {sql_literal(glob_)}"
 
 
-def _from(source: Source, folders: list[tuple[Path, str]]) -> tuple[str, int]:
+def _from(source: Source, folders: list[tuple[Path, str]], stage: str) -> tuple[str, int]:
     """(FROM expression, files matched) of `source` in the results `folders` ((folder, its path
-    relative to the database folder)): the reader over the globs that match, else the empty select."""
+    relative to the database folder)): the reader over the globs that match, else the empty select.
+    A stamped file changed since gkt wrote it is a GktError naming it and `stage`, which rewrites it."""
     globs, n = [], 0
     for folder, rel in folders:
-        matched = len(glob.glob(str(folder / source.pattern)))
+        matched = sorted(glob.glob(str(folder / source.pattern)))
+        for path in matched if source.stamped else ():
+            open_parquet(path, "results file", missing="", damaged=f"delete it and rerun snakemake, whose {stage} "
+                                                                   f"stage rewrites it")
         if matched:
             globs.append(f"{rel}/{source.pattern}" if rel not in ("", ".") else source.pattern)
-            n += matched
+            n += len(matched)
     columns = source.columns()
     if not n:
         cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in columns.items())
@@ -234,11 +240,11 @@ def plan_views(results: Path, db_dir: Path, extra_results: list[Path] | None = N
         stage, sources = SOURCES[name]
         values, files = {}, []
         for placeholder, source in sources.items():
-            values[placeholder], n = _from(source, here)
+            values[placeholder], n = _from(source, here, stage)
             files.append(n)
         if name == "transfer_datasets":
             values["dataset"] = sql_literal(results.name)
-            values["extra_metrics"], _ = _from(METRICS, _extra_folders(results, db_dir, extra_results or []))
+            values["extra_metrics"], _ = _from(METRICS, _extra_folders(results, db_dir, extra_results or []), stage)
         first = next(iter(sources.values()), None)
         views.append(View(name, stage, doc, columns, first.pattern if first else "derived",
                           files[0] if files else None, view_sql(name, values)))

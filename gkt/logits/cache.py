@@ -99,7 +99,7 @@ def write_logits(path: str | Path, logits: np.ndarray, labels: np.ndarray, meta:
     )
     full = {**meta, "num_classes": num_classes, "top1": float((pred == labels).mean()), "versions": versions()}
     table = table.replace_schema_metadata({k: json.dumps(v) for k, v in full.items()})
-    write_parquet(table, path)
+    write_parquet(table, path, stamp=False)
     _stamp(Path(path))  # its logits were checked finite above
     return Path(path)
 
@@ -221,7 +221,7 @@ def owner_problem(path: str | Path, meta: dict, record) -> str | None:
 
 def _open(path: Path) -> tuple[pq.ParquetFile, dict]:
     pf = open_parquet(path, "logits cache", missing=f"run the logits stage for it (snakemake {path})",
-                      damaged="delete it and rerun the logits stage")
+                      damaged="delete it and rerun the logits stage", stamped=False)
     raw = pf.schema_arrow.metadata or {}
     meta = {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() in META_KEYS}
     missing = [k for k in ("model", "num_classes", "split", "dataset") if k not in meta]

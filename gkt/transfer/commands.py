@@ -135,9 +135,11 @@ def run_multi(args) -> None:
 def run_plan(args) -> None:
     import polars as pl
 
-    from gkt.io import write_json
+    from gkt.io import read_parquet, write_json
     from gkt.transfer.jobs import planned_jobs
 
-    jobs = planned_jobs(args.transfer, pl.read_parquet(args.pairs), args.models)
+    pairs = pl.from_arrow(read_parquet(args.pairs, "pair statistics", missing="run the complementary stage first",
+                                       damaged="delete it and rerun the complementary stage"))
+    jobs = planned_jobs(args.transfer, pairs, args.models)
     write_json([{"method": j.method, "teacher": j.teacher, "student": j.student} for j in jobs], args.out)
     log.info("%d planned transfer jobs written to %s", len(jobs), args.out)
