@@ -101,6 +101,7 @@ def semantic_problem(config: dict) -> str | None:
     Cheap by design: `snakemake -n` runs it on every start."""
     from gkt.complementary.pairs import PairSpec, sample_pairs
     from gkt.data.checks import dataset_problem
+    from gkt.recommend.jobs import improve_jobs, probe_spec
     from gkt.transfer.jobs import explicit_jobs, planned_problem
     from gkt.zoo.spec import zoo_problem
 
@@ -113,6 +114,8 @@ def semantic_problem(config: dict) -> str | None:
         transfer = config.get("transfer") or {}
         explicit_jobs(transfer, models)
         planned_problem(transfer, models)
+        improve_jobs(config)
+        probe_spec(config)
     except GktError as e:
         return str(e)
     return None

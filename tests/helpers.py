@@ -16,6 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -222,8 +224,21 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
                         write_metrics(rows, run / "ingredients" / t / "metrics.parquet")
     if recommend and complementary and transfer:
         from gkt.cli import main
+        from gkt.recommend.schemas import PROBE_SCHEMA
 
         out = results / "recommend"
+        # Probes of the KL+DP students (as `gkt probe` writes them): a noisy reading of the run's outcome.
+        for student in STUDENTS if "kl_dp" in methods else []:
+            rows = []
+            for teacher in (m[0] for m in MODELS if m[0] != student):
+                final = pq.read_table(results / "transfer" / "kl_dp" / f"{teacher}__{student}" / "metrics.parquet")
+                delta = 0.5 * final.column("delta_transf")[-1].as_py() + rng.normal(0, 0.002)
+                rows.append({"student": student, "teacher": teacher, "probe_delta_transf": delta,
+                             "probe_delta_transf_se": 0.002, "gain": max(delta, 0) + 0.01,
+                             "loss": max(-delta, 0) + 0.01, "acc_before": 0.7, "acc_after": 0.7 + delta, "epochs": 1,
+                             "run_epochs": EPOCHS, "transfer_images": 100, "holdout_images": 50, "seconds": 0.5,
+                             "folder": f"recommend/probe/kl_dp/{teacher}__{student}"})
+            write_parquet(pa.Table.from_pylist(rows, schema=PROBE_SCHEMA), out / "probe" / f"{student}.parquet")
         assert main(["all-pairs", "--results", str(results), "--out", str(out / "all_pairs.parquet")]) == 0
         assert main(["recommend", "--results", str(results), "--out-ranking", str(out / "ranking.parquet"),
                      "--out-validation", str(out / "validation.parquet")]) == 0

@@ -57,6 +57,8 @@ CASES = {
     "student not in zoo": (lambda c: c["transfer"]["runs"][0].update(students=["ghost"]),
                            "names models ['ghost'] that are not in the zoo"),
     "control not in zoo": (lambda c: c.update(control="nobody"), "control: model 'nobody' is not in the zoo"),
+    "probe of a model not in the zoo": (lambda c: c.update(recommend={"probe": {"students": ["ghost"]}}),
+                                        "recommend.probe.students: 'ghost' is not a trained zoo model"),
     "missing weights file": (lambda c: c["zoo"].append(_file_model("/nonexistent/w.safetensors")),
                              "weights file /nonexistent/w.safetensors does not exist"),
     "multi-teacher run with one teacher besides the student": (

@@ -207,7 +207,7 @@ def test_recommend_command_on_a_results_folder(results_dir, tmp_path, gkt):
     t, s = (read_predictions(results_dir / "logits" / "train" / f"{m}.parquet") for m in ("cnn_l", "vit_s"))
     assert mine.filter(pl.col("teacher") == "cnn_l")["dp_route"][0] == pytest.approx(np.mean(t.p_label > s.p_label))
     validation = pl.read_parquet(results_dir / "recommend" / "validation.parquet")
-    assert validation.filter(pl.col("student").is_null())["students"].to_list() == [5] * 4
+    assert validation.filter(pl.col("student").is_null())["students"].to_list() == [5] * 5  # with the probe row
 
     bad = gkt("recommend", "--results", str(results_dir), "--student", "nope")
     assert bad.returncode == 2 and "student 'nope' is not a zoo model" in bad.stderr
@@ -218,7 +218,7 @@ def test_improve_config_entries_are_checked():
     zoo = [{"name": n} for n in ("a", "b", "c")] + [{"name": "ctl", "source": "random"}]
     kl_dp = {"runs": [{"methods": ["kl", "kl_dp"], "students": ["a"], "teachers": ["b"]}]}
     assert improve_jobs({"zoo": zoo, "transfer": kl_dp, "recommend": {"improve": [{"student": "a", "teachers": 2}] * 2}}) \
-        == [("a", 2)]
+        == [("a", 2, "model")]
     assert improve_jobs({"zoo": zoo}) == []
     with pytest.raises(GktError, match=r"recommend.improve\[0\].student = 'ctl'"):
         improve_jobs({"zoo": zoo, "transfer": kl_dp, "recommend": {"improve": [{"student": "ctl", "teachers": 2}]}})
@@ -281,3 +281,113 @@ def test_improve_runs_sequential_transfer_from_the_top_ranked_teachers(tiny_resu
     assert main(["improve", "--dataset", '{"name": "mnist5k"}', "--results", str(tiny_results), "--student", "s",
                  "--teachers", "1", "--out", str(tmp_path / "x")]) == 2
     assert "two or more teachers" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------- probes
+def test_probe_slice_is_train_images_the_probe_does_not_train_on(mnist):
+    from gkt.recommend.probe import probe_rows
+    from gkt.transfer.settings import TransferConfig
+
+    labels = mnist.labels("train")
+    # Room outside the transfer set: the slice comes from there, the transfer set stays the run's.
+    cfg = TransferConfig("kl_dp", subset_per_class=10, seed=3)
+    train, held, taken = probe_rows(mnist, cfg, 7)
+    from gkt.data.base import stratified_indices
+
+    assert not taken and np.array_equal(train, stratified_indices(labels, 10, 3))
+    assert not set(train) & set(held) and np.bincount(labels[held]).tolist() == [7] * 10
+    # The whole split as transfer set: the slice is taken out of it.
+    train, held, taken = probe_rows(mnist, TransferConfig("kl_dp", subset_per_class=None), 20)
+    assert taken and not set(train) & set(held) and len(train) + len(held) == len(labels)
+    with pytest.raises(GktError, match="lower recommend.probe.holdout_per_class"):
+        probe_rows(mnist, TransferConfig("kl_dp", subset_per_class=None), 400)
+
+
+def test_validation_has_a_probe_row_where_every_measured_teacher_was_probed():
+    features, measured = _frames(seed=5)
+    probes = measured.filter(~((pl.col("student") == "s3") & (pl.col("teacher") == "t0"))).select(
+        "teacher", "student", probe_delta_transf=pl.col("delta_transf") * 0.5 + 0.001)  # a probe as good as it gets
+    v = validate(rank_teachers(features, measured, probes))
+    rows = v.filter(pl.col("ranker") == "probe")
+    assert rows["student"].to_list() == ["s0", "s1", "s2", None]  # s3 lacks one probe
+    assert rows["spearman"].head(3).to_list() == pytest.approx([1.0] * 3) and rows["regret"].to_list() == [0.0] * 4
+    assert rows.row(-1, named=True)["students"] == 3
+    assert v.filter(pl.col("student").is_null() & (pl.col("ranker") == "model"))["students"].to_list() == [4]
+
+
+def test_probe_config_is_checked_before_any_job():
+    from gkt.recommend.jobs import probe_jobs, probe_spec
+
+    zoo = [{"name": n} for n in ("a", "b", "c")] + [{"name": "ctl", "source": "random"}]
+    transfer = {"defaults": {"epochs": 20}, "runs": [{"methods": ["kl_dp"], "students": ["a"], "teachers": ["b"]}]}
+    config = {"zoo": zoo, "transfer": transfer, "recommend": {"probe": {"students": ["a", "b"]}}}
+    assert probe_jobs(config) == {"a": None, "b": None} and probe_spec(config).epochs == 2
+    config["recommend"]["probe"]["teachers"] = ["a", "c"]
+    assert probe_jobs(config) == {"a": ["c"], "b": ["a", "c"]}
+    for probe, problem in [({"students": ["ctl"]}, "'ctl' is not a trained zoo model"),
+                           ({"students": ["a"], "teachers": ["ctl"]}, "random-init controls are never candidates"),
+                           ({"students": ["a"], "teachers": ["b"], "top": 2}, "give teachers or top, not both"),
+                           ({"students": ["a"], "epochs": 20}, "recommend.probe.epochs = 20: a probe is a shorter")]:
+        with pytest.raises(GktError, match=problem):
+            probe_spec({**config, "recommend": {"probe": probe}})
+    with pytest.raises(GktError, match="ranker probe needs 'a' among recommend.probe.students"):
+        improve_jobs({**config, "recommend": {"improve": [{"student": "a", "teachers": 2, "ranker": "probe"}]}})
+    with pytest.raises(GktError, match="transfer.runs has none"):
+        probe_jobs({"zoo": zoo, "recommend": {"probe": {"students": ["a"]}}})
+
+
+def test_probe_ranking_reads_held_out_train_images_and_is_reused(tiny_results, tmp_path, capsys):
+    """`gkt recommend --probe`: a probe per candidate on held-out train images (its accuracy before is the
+    student's on those very images, from its train cache), ranked by the probes; finished probes are
+    reused, changed settings rerun them, and `gkt improve --ranker probe` follows their order."""
+    import shutil
+
+    from gkt.logits.cache import read_predictions
+    from gkt.recommend.probe import probe_rows
+    from gkt.recommend.improve import kl_dp_settings
+
+    results = tmp_path / "results" / "mnist5k"
+    shutil.copytree(tiny_results, results)
+    settings = {**SETTINGS, "epochs": 2}
+    args = ["recommend", "--results", str(results), "--student", "s", "--probe", "--dataset", '{"name": "mnist5k"}',
+            "--settings", json.dumps(settings), "--probe-epochs", "1", "--probe-holdout", "20", "--threads", "1"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert "order = the probes' delta_transf on held-out train images" in printed[0] and printed[-1] == "(3 rows)"
+    table = pl.read_parquet(results / "recommend" / "probe" / "s.parquet")
+    assert sorted(table["teacher"]) == ["t1", "t2", "t3"]
+    shown = [ln.split() for ln in printed[3:6]]
+    order = table.sort(["probe_delta_transf", "teacher"], descending=[True, False])
+    assert [r[3] for r in shown] == order["teacher"].to_list()
+    assert [float(r[1]) for r in shown] == pytest.approx((100 * order["probe_delta_transf"]).round(2).to_list())
+
+    from gkt.data.registry import get_dataset
+
+    mnist = get_dataset({"name": "mnist5k"})
+    _, held, _ = probe_rows(mnist, kl_dp_settings(settings), 20)
+    cache = read_predictions(results / "logits" / "train" / "s.parquet")
+    before = float(np.mean(cache.pred[held] == mnist.labels("train")[held]))
+    assert table["acc_before"].to_list() == pytest.approx([before] * 3)
+    assert set(table["epochs"]) == {1} and set(table["run_epochs"]) == {2} and set(table["holdout_images"]) == {200}
+    assert set(table["transfer_images"]) == {100}
+    folder = results / table["folder"][0]
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.parquet"]  # no checkpoint, weights or val logits
+
+    stamp = folder.stat().st_mtime_ns, (folder / "metrics.parquet").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (folder.stat().st_mtime_ns, (folder / "metrics.parquet").stat().st_mtime_ns) == stamp
+    capsys.readouterr()
+    assert main([*args[:args.index("--settings") + 1], json.dumps({**settings, "lr": 0.02}),
+                 *args[args.index("--settings") + 2:]]) == 0
+    assert (folder / "metrics.parquet").stat().st_mtime_ns != stamp[1]
+    assert main(args) == 0  # back to the first settings: probed again, as before
+    assert pl.read_parquet(results / "recommend" / "probe" / "s.parquet").drop("seconds").equals(table.drop("seconds"))
+
+    out = tmp_path / "improve"
+    capsys.readouterr()
+    assert main(["improve", "--dataset", '{"name": "mnist5k"}', "--results", str(results), "--student", "s",
+                 "--teachers", "2", "--ranker", "probe", "--settings", json.dumps(settings), "--out", str(out),
+                 "--threads", "1"]) == 0
+    assert "top 2 teachers by probe" in capsys.readouterr().out
+    row = pq.read_table(out / "improve.parquet").to_pylist()[0]
+    assert row["ranker"] == "probe" and row["teachers"] == "+".join(order["teacher"].head(2))

@@ -54,6 +54,23 @@ def test_micro_study_renders_figs_9_10_and_tab_9(micro_studies_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+def test_probes_run_as_workflow_jobs_and_join_the_ranking(micro_studies_run):
+    """recommend.probe: one probe job for vit, every trained model a candidate (the control never), its
+    scores in the ranking beside the measured runs, and the probe figure drawn from them."""
+    con = connect(micro_studies_run / "results" / "mnist5k" / "gkt.duckdb")
+    probes = con.execute("SELECT teacher, probe_delta_transf, epochs, run_epochs, holdout_images FROM recommend_probes "
+                         "ORDER BY teacher").fetchall()
+    assert [p[0] for p in probes] == ["cnn", "cnn_digits", "mixer"]
+    assert {p[2:] for p in probes} == {(1, 1, 100)}
+    joined = con.execute("SELECT teacher, probe_delta_transf FROM teacher_ranking WHERE student = 'vit' AND "
+                         "probe_delta_transf IS NOT NULL ORDER BY teacher").fetchall()
+    assert joined == [p[:2] for p in probes]
+    con.close()
+    assert (micro_studies_run / "figures" / "mnist5k" / "probe_fit.png").exists()
+    log = (micro_studies_run / "results/mnist5k/logs/recommend/probe/vit.log").read_text()
+    assert "held-out train acc" in log and "val acc" not in log
+
+
 def _study(tmp_path, file, **changes):
     cfg = yaml.safe_load((REPO / "workflow/config/micro_digits.yaml").read_text())
     cfg.update(changes)

@@ -150,6 +150,7 @@ SOURCES: dict[str, tuple[str, dict[str, Source]]] = {
         "files": Source("recommend/validation.parquet", READ_PARQUET, _recommend("validation"))}),
     "recommend_improve": ("improve", {
         "files": Source("recommend/improve/*/improve.parquet", READ_PARQUET, _recommend("improve"))}),
+    "recommend_probes": ("probe", {"files": Source("recommend/probe/*.parquet", READ_PARQUET, _recommend("probe"))}),
 }
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")

@@ -195,6 +195,8 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
             "predicted_delta_transf": "predicted KL+DP transfer delta (fraction; NULL when scorer = 'rho_pos')",
             "scorer": "fit (least squares on the other students' runs) | rho_pos (too few runs to fit)",
             "measured_delta_transf": "delta_transf of the pair's KL+DP run (transfer/kl_dp), NULL without one",
+            "probe_delta_transf": "delta_transf of the pair's probe on held-out train images (view recommend_probes; "
+                                  "the probe ranker's score), NULL without one",
             "rho_pos": "positive flips / n on val", "rho_neg": "negative flips / n on val", "kappa": "Cohen's kappa on val",
             "delta_acc": "acc_t - acc_s on val",
             "dp_route": "share of the transfer set KL+DP would distil from the teacher (its true-class probability above "
@@ -210,12 +212,12 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
     "recommend_validation": (
         "Leave-one-student-out validation of the teacher ranking against the measured KL+DP runs "
         "(docs/method.md#validating-the-ranking; recommend/validation.parquet): per student with 2+ measured teachers "
-        "and a fitted ranking, and over all of them (student NULL), for the model and three baselines, on the "
-        "teachers with a measured run.",
+        "and a fitted ranking, and over all of them (student NULL), for the model, the probes and three baselines, on "
+        "the teachers with a measured run (the probe ranker only for students whose measured teachers were all probed).",
         {
             "student": "student (NULL: mean over the validated students)",
             "ranker": "model (predicted delta_transf) | random (expected values) | most_accurate (highest acc_t) | "
-                      "highest_rho_pos",
+                      "highest_rho_pos | probe (highest probe_delta_transf)",
             "students": "students in the row", "teachers": "measured teachers in the row",
             "spearman": "Spearman correlation of the ranker's score with the measured delta_transf (NULL when undefined; "
                         "overall: mean over students)",
@@ -228,17 +230,36 @@ VIEWS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "recommend_improve": (
-        "Sequential KL+DP transfer from a student's top-K ranked teachers against single KL+DP transfer from the "
-        "top-ranked one (docs/method.md#improving-a-student; recommend/improve/<student>__top<K>/improve.parquet).",
+        "Sequential KL+DP transfer from a student's top-K teachers by a ranker against single KL+DP transfer from the "
+        "top one (docs/method.md#improving-a-student; recommend/improve/<student>__top<K>[__<ranker>]/improve.parquet).",
         {
-            "student": "student model", "k": "teachers used", "teachers": "the top-K teachers in ranked order, joined by '+'",
+            "student": "student model", "k": "teachers used",
+            "ranker": "whose top K: model (the fitted score) | probe | most_accurate | highest_rho_pos",
+            "teachers": "the top-K teachers in ranked order, joined by '+'",
             "order_used": "the sequential order (val accuracy, weakest first), joined by '+'",
             "sequential_delta_transf": "delta_transf of the sequential run",
-            "top_teacher": "the top-ranked teacher", "top_single_delta_transf": "delta_transf of single KL+DP from it",
+            "top_teacher": "the ranker's top teacher", "top_single_delta_transf": "delta_transf of single KL+DP from it",
             "top_single_run": "folder of that single run, relative to the results folder",
             "gain_over_top_single": "sequential_delta_transf - top_single_delta_transf",
             "best_single_delta_transf": "best delta_transf of single KL+DP runs from the K teachers with these settings",
             "epochs_per_teacher": "epochs of each step and of the single run",
+        },
+    ),
+    "recommend_probes": (
+        "Probes: short KL+DP runs from a student's candidate teachers, read on held-out train images, never on val "
+        "(docs/method.md#probe-ranking; recommend/probe/<student>.parquet, one row per probe).",
+        {
+            "student": "student model", "teacher": "probed candidate teacher",
+            "probe_delta_transf": "the probe's score: accuracy after the probe - before, on the held-out slice",
+            "probe_delta_transf_se": "its standard error (paired: from the shares of images turned right and wrong); "
+                                     "probes closer than about two of these are not told apart by the slice",
+            "gain": "share of the slice the probe turned right", "loss": "share of the slice it turned wrong",
+            "acc_before": "student accuracy on the slice before", "acc_after": "after the probe",
+            "epochs": "the probe's epochs", "run_epochs": "the full KL+DP run's epochs",
+            "transfer_images": "images of the probe's transfer set",
+            "holdout_images": "images of the held-out slice (train split, outside the probe's transfer set)",
+            "seconds": "wall time of the probe when it ran (setup, training, reading)",
+            "folder": "the probe's run folder (its metrics.parquet), relative to the results folder",
         },
     ),
 }
@@ -300,6 +321,10 @@ python -c 'import gkt; print(gkt.results("results/mnist5k").sql("FROM pairs").pl
 * `gkt query` opens the database read-only and runs only statements that read (SELECT, EXPLAIN): COPY … TO,
   EXPORT, ATTACH, SET and the like are refused with one line, so it writes no file; an SQL error is one line
   (`gkt: error: query failed on ...`).
+* `gkt db` checks the content stamp of every Parquet file a view reads (logits caches aside, which are
+  checked against their zoo record): a result rewritten or edited after gkt wrote it is refused with one
+  line naming it, and no database is written. A plain `duckdb` or notebook connection reads the files as
+  they are; rebuild the database (`snakemake`, or `gkt db`) to check them.
 * `gkt db --extra-results results/<other>` adds the transfer runs of other datasets to
   `transfer_datasets` (Fig. 9 compares datasets).
 * Each view's SQL is a file `gkt/sql/views/<view>.sql`, its sources written as placeholders `{{name}}`

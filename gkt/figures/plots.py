@@ -692,3 +692,32 @@ def ranking_fit(df, ctx):
     ax.set_ylabel(r"measured $\Delta_{transf}$ [pp]")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="student", fontsize="small")
     return fig
+
+
+@register_figure(
+    "probe_fit", label="Probe fit", title="Probe vs. measured KL+DP transfer delta",
+    caption="Each point is one measured KL-Dist + DP run: the transfer delta of its probe (the same run for a tenth of "
+            "the epochs by default, read on held-out train images, never on val) against the full run's measured "
+            "delta on val, in pp; colour: student; ringed: the teacher whose probe ranks first among the student's "
+            "measured teachers.",
+    finding="Not in the paper. A useful probe orders each student's points from left to right as from bottom to top "
+            "(the validation table gives its Spearman correlation, top-1 hits and regret beside the other rankers).",
+    needs=[RANKING, ("recommend_probes", "probe")],
+    empty="needs probes of students with measured KL+DP runs (config recommend.probe, stage probe)")
+def probe_fit(df, ctx):
+    fig, axes = st.subplots(width=5.2, height=3.6)
+    ax = axes[0, 0]
+    students = list(dict.fromkeys(df["student"]))
+    colors = {s: (list(st.FAMILY_COLORS.values()) + st.EXTRA_COLORS)[i % 10] for i, s in enumerate(students)}
+    for s in students:
+        rows = _rows(df, "student", s)
+        ax.scatter(rows["probe_pp"], rows["measured_pp"], s=22, color=colors[s], edgecolor="white", lw=0.4,
+                   label=s, zorder=3)
+        top = rows.filter(pl.col("is_top"))
+        ax.scatter(top["probe_pp"], top["measured_pp"], s=70, facecolor="none", edgecolor=colors[s], lw=1.1, zorder=2)
+    st.zero_line(ax)
+    ax.axvline(0, color=st.NEUTRAL, lw=0.8, zorder=1)
+    ax.set_xlabel(r"probe $\Delta_{transf}$ [pp]" + "\n(held-out train images)")
+    ax.set_ylabel(r"measured $\Delta_{transf}$ [pp] (val)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="student", fontsize="small")
+    return fig

@@ -250,7 +250,7 @@ def success(df, ctx):
 
 
 
-RANKERS = {"model": "model (predicted Δtransf)", "random": "random teacher (expected)",
+RANKERS = {"model": "model (predicted Δtransf)", "probe": "probe (short KL+DP run)", "random": "random teacher (expected)",
            "most_accurate": "most accurate teacher", "highest_rho_pos": "highest ρ_pos"}
 
 
@@ -261,7 +261,9 @@ RANKERS = {"model": "model (predicted Δtransf)", "random": "random teacher (exp
             "run: Spearman correlation of each ranker's score with the measured Δtransf, whether its top-ranked teacher "
             "is the best measured one, and the regret (best measured Δtransf − that of the top pick, pp). Model: the "
             "predicted Δtransf fitted on the other students' runs only; random: expected values of a uniformly random "
-            "teacher; most accurate: highest teacher val accuracy; highest ρ_pos.",
+            "teacher; most accurate: highest teacher val accuracy; highest ρ_pos; probe: the Δtransf of a short KL+DP "
+            "run from each teacher, read on held-out train images (only for students whose measured teachers were all "
+            "probed; its mean row is over those students).",
     finding="Not in the paper. Whether what is known before transfer picks the teacher KL+DP gains most from better "
             "than the obvious rules do.",
     needs=[("teacher_ranking", "recommend")],
@@ -271,10 +273,8 @@ def ranking_validation(df, ctx):
     def spearman(v):
         return "–" if _missing(v) else f"{v:+.2f}"
 
-    overall = [r["students"] for r in df.iter_rows(named=True) if r["student"] is None]
-    label = f"mean over {overall[0]} students" if overall else ""
     return pl.DataFrame({
-        "Student": [r["student"] or label for r in df.iter_rows(named=True)],
+        "Student": [r["student"] or f"mean over {r['students']} students" for r in df.iter_rows(named=True)],
         "teachers": [str(v) for v in df["teachers"]],
         "ranker": [RANKERS.get(v, v) for v in df["ranker"]],
         "Spearman": [spearman(v) for v in df["spearman"]],

@@ -38,15 +38,25 @@ def kl_dp_settings(given: dict | None) -> TransferConfig:
     return TransferConfig.from_dict({**base, **given, "loss": {**base["loss"], **(given.get("loss") or {})}})
 
 
-def top_teachers(ranking: pl.DataFrame, student: str, k: int) -> list[str]:
-    """The student's first `k` ranked teachers, random-init controls left out."""
+def top_teachers(ranking: pl.DataFrame, student: str, k: int, ranker: str = "model") -> list[str]:
+    """The student's first `k` teachers by `ranker` (gkt.recommend.model.RANKERS: `model` follows the
+    ranking's rank, the others their score column, ties by name), random-init controls left out."""
+    from gkt.recommend.model import RANKERS
+
     if k < 2:
         raise GktError(f"--teachers {k}: sequential transfer needs two or more teachers (one is a single KL+DP run)")
-    ranked = ranking.filter((pl.col("student") == student) & pl.col("rank").is_not_null()
-                            & ~pl.col("teacher_is_control")).sort("rank")["teacher"].to_list()
+    rows = ranking.filter((pl.col("student") == student) & ~pl.col("teacher_is_control"))
+    if ranker == "model":
+        ranked = rows.filter(pl.col("rank").is_not_null()).sort("rank")["teacher"].to_list()
+        fix = "compute the missing train-split logits caches so that every zoo model can be ranked"
+    else:
+        column = RANKERS[ranker]
+        ranked = rows.filter(pl.col(column).is_not_null()).sort([column, "teacher"], descending=[True, False])[
+            "teacher"].to_list()
+        fix = f"probe more of its teachers (gkt probe --student {student})" if ranker == "probe" else "add zoo models"
     if len(ranked) < k:
-        raise GktError(f"{student!r} has {len(ranked)} ranked teacher(s), fewer than --teachers {k}: lower it, or "
-                       f"compute the missing train-split logits caches so that every zoo model can be ranked")
+        raise GktError(f"{student!r} has {len(ranked)} teacher(s) ranked by {ranker}, fewer than --teachers {k}: lower "
+                       f"it, or {fix}")
     return ranked[:k]
 
 
@@ -59,7 +69,8 @@ def _final(run_dir: Path) -> dict:
 
 
 def improve(results: Path, dataset: dict, cfg: TransferConfig, student: str, k: int, ranking: pl.DataFrame,
-            measured: pl.DataFrame, out_dir: Path, threads: int | None = None, eval_size: str = DEFAULT_EVAL_SIZE) -> pa.Table:
+            measured: pl.DataFrame, out_dir: Path, threads: int | None = None, eval_size: str = DEFAULT_EVAL_SIZE,
+            ranker: str = "model") -> pa.Table:
     """Run the sequential transfer from the top-k teachers (and the single run it is compared with, when
     the pipeline has none with these settings) into `out_dir`; returns the improve.parquet row."""
     from gkt.data.registry import get_dataset
@@ -67,7 +78,7 @@ def improve(results: Path, dataset: dict, cfg: TransferConfig, student: str, k: 
     from gkt.transfer.multi import order_teachers, run_multi
     from gkt.transfer.run import Inputs, run_transfer
 
-    teachers = top_teachers(ranking, student, k)
+    teachers = top_teachers(ranking, student, k, ranker)
     inputs = Inputs(get_dataset(dataset), results / "zoo", results / "logits", setup_torch(threads), eval_size=eval_size)
     log.info("sequential KL+DP into %s from its top-%d teachers %s -> %s", student, k, teachers, out_dir)
     seq_dir = out_dir / "sequential"
@@ -89,7 +100,7 @@ def improve(results: Path, dataset: dict, cfg: TransferConfig, student: str, k: 
     singles = measured.filter(pl.col("teacher").is_in(teachers) & (pl.col("student") == student)
                               & (pl.col("epochs") == cfg.epochs) & (pl.col("lr") == cfg.lr))["delta_transf"]
     row = {
-        "student": student, "k": k, "teachers": TEACHER_SEP.join(teachers), "order_used": TEACHER_SEP.join(order),
+        "student": student, "k": k, "ranker": ranker, "teachers": TEACHER_SEP.join(teachers), "order_used": TEACHER_SEP.join(order),
         "sequential_delta_transf": sequential, "top_teacher": top, "top_single_delta_transf": single,
         "top_single_run": os.path.relpath(single_dir, results), "gain_over_top_single": sequential - single,
         "best_single_delta_transf": max([single, *singles.to_list()]), "epochs_per_teacher": cfg.epochs,

@@ -26,6 +26,7 @@ RANKERS = {  # ranker -> score column (the model's is `score`; random has none)
     "random": None,
     "most_accurate": "acc_t",
     "highest_rho_pos": "rho_pos",
+    "probe": "probe_delta_transf",  # a short KL+DP run's Δtransf on held-out train images (gkt.recommend.probe)
 }
 
 
@@ -64,10 +65,11 @@ def _ranked(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(rank=pl.when(pl.col("score").is_not_null()).then(position))
 
 
-def rank_teachers(features: pl.DataFrame, measured: pl.DataFrame) -> pl.DataFrame:
+def rank_teachers(features: pl.DataFrame, measured: pl.DataFrame, probes: pl.DataFrame | None = None) -> pl.DataFrame:
     """The ranking of every student's candidate teachers (columns of RANKING_SCHEMA).
 
-    `features`: pair_features rows; `measured`: measured_runs (teacher, student, delta_transf)."""
+    `features`: pair_features rows; `measured`: measured_runs (teacher, student, delta_transf); `probes`:
+    gkt.recommend.probe.read_probes (teacher, student, probe_delta_transf), which the fit never reads."""
     runs = features.join(measured.select("teacher", "student", "delta_transf"), on=["teacher", "student"],
                          how="inner")
     parts = []
@@ -86,6 +88,10 @@ def rank_teachers(features: pl.DataFrame, measured: pl.DataFrame) -> pl.DataFram
             **{f"coef_{c}": pl.lit(float(fit.coef[i]) if fit else None, pl.Float64) for i, c in enumerate(FEATURES)}))
     ranked = pl.concat(parts).join(measured.select("teacher", "student", measured_delta_transf="delta_transf"),
                                    on=["teacher", "student"], how="left")
+    if probes is None:
+        probes = pl.DataFrame(schema={"teacher": pl.String, "student": pl.String, "probe_delta_transf": pl.Float64})
+    ranked = ranked.join(probes.select("teacher", "student", "probe_delta_transf"), on=["teacher", "student"],
+                         how="left")
     return _ranked(ranked)
 
 
@@ -106,7 +112,8 @@ def validate(ranking: pl.DataFrame) -> pl.DataFrame:
     """Per student with two or more measured, scored teachers and a fitted ranking, and over all of them:
     Spearman correlation of each ranker's score with the measured Δtransf, whether its top pick is the
     best measured teacher, and the regret (best measured Δtransf − the pick's); the random ranker by its
-    expected values. Rankings are compared on the teachers that have a measured run only."""
+    expected values. Rankings are compared on the teachers that have a measured run only; a ranker
+    without a score for one of them (the probe, for a student not probed) has no row for that student."""
     known = ranking.filter(pl.col("measured_delta_transf").is_not_null() & pl.col("score").is_not_null()
                            & (pl.col("scorer") == "fit"))
     # Δtransf is a difference of two accuracies k/n: equal sample counts can differ in the last float bit,
@@ -126,6 +133,8 @@ def validate(ranking: pl.DataFrame) -> pl.DataFrame:
                              "top1_hit": float(np.mean(measured == measured.max())),
                              "regret": float(measured.max() - measured.mean()),
                              "picked_teacher": None, "picked_delta_transf": float(measured.mean())})
+                continue
+            if runs[column].null_count():
                 continue
             pick = _top(runs, column)
             rows.append({**common, "ranker": ranker, "spearman": _spearman(runs[column].to_numpy(), measured),
@@ -158,5 +167,5 @@ def summary(validation: pl.DataFrame) -> str:
     for r in overall.iter_rows(named=True):
         rho = "–" if r["spearman"] is None or math.isnan(r["spearman"]) else f"{r['spearman']:+.2f}"
         lines.append(f"  {r['ranker']:16s} Spearman {rho}  top-1 = best {100 * r['top1_hit']:5.1f} %  "
-                     f"regret {100 * r['regret']:.2f} pp")
+                     f"regret {100 * r['regret']:.2f} pp" + (f"  ({r['students']} students)" if r["students"] != n else ""))
     return "\n".join(lines)

@@ -14,6 +14,7 @@ RANKING_SCHEMA = pa.schema([
     pa.field("predicted_delta_transf", _F),  # NULL when ranked by the rule (too few runs to fit)
     pa.field("scorer", pa.string(), nullable=False),  # fit | rho_pos
     pa.field("measured_delta_transf", _F),  # the pair's KL+DP run, NULL without one
+    pa.field("probe_delta_transf", _F),  # the pair's probe (gkt.recommend.probe), NULL without one
     pa.field("rho_pos", _F, nullable=False),
     pa.field("rho_neg", _F, nullable=False),
     pa.field("kappa", _F, nullable=False),
@@ -34,7 +35,7 @@ RANKING_SCHEMA = pa.schema([
 
 VALIDATION_SCHEMA = pa.schema([
     pa.field("student", pa.string()),  # NULL: the row over all validated students
-    pa.field("ranker", pa.string(), nullable=False),  # model | random | most_accurate | highest_rho_pos
+    pa.field("ranker", pa.string(), nullable=False),  # gkt.recommend.model.RANKERS
     pa.field("students", pa.int32(), nullable=False),
     pa.field("teachers", pa.int32(), nullable=False),
     pa.field("spearman", _F),
@@ -49,6 +50,7 @@ VALIDATION_SCHEMA = pa.schema([
 IMPROVE_SCHEMA = pa.schema([
     pa.field("student", pa.string(), nullable=False),
     pa.field("k", pa.int32(), nullable=False),
+    pa.field("ranker", pa.string(), nullable=False),  # whose top K: gkt.recommend.jobs.IMPROVE_RANKERS
     pa.field("teachers", pa.string(), nullable=False),  # ranked order, joined by '+'
     pa.field("order_used", pa.string(), nullable=False),  # sequential order (weakest first), joined by '+'
     pa.field("sequential_delta_transf", _F, nullable=False),
@@ -58,4 +60,21 @@ IMPROVE_SCHEMA = pa.schema([
     pa.field("gain_over_top_single", _F, nullable=False),
     pa.field("best_single_delta_transf", _F),  # best measured single run among the K teachers
     pa.field("epochs_per_teacher", pa.int32(), nullable=False),
+])
+
+PROBE_SCHEMA = pa.schema([  # one row per probe of a student (gkt.recommend.probe)
+    pa.field("student", pa.string(), nullable=False),
+    pa.field("teacher", pa.string(), nullable=False),
+    pa.field("probe_delta_transf", _F, nullable=False),  # the score: accuracy after - before, on the slice
+    pa.field("probe_delta_transf_se", _F, nullable=False),  # its standard error (paired, from the flips)
+    pa.field("gain", _F, nullable=False),  # share of the slice the probe turned right
+    pa.field("loss", _F, nullable=False),  # share it turned wrong
+    pa.field("acc_before", _F, nullable=False),
+    pa.field("acc_after", _F, nullable=False),
+    pa.field("epochs", pa.int32(), nullable=False),  # the probe's
+    pa.field("run_epochs", pa.int32(), nullable=False),  # the full KL+DP run's
+    pa.field("transfer_images", pa.int32(), nullable=False),
+    pa.field("holdout_images", pa.int32(), nullable=False),
+    pa.field("seconds", _F, nullable=False),  # the probe's own (setup, training, reading), when it was run
+    pa.field("folder", pa.string(), nullable=False),  # its metrics.parquet's folder, relative to the results folder
 ])

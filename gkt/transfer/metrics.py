@@ -106,9 +106,10 @@ def per_class_transfer(labels: np.ndarray, pred_initial: np.ndarray, pred_after:
     }
 
 
-def write_metrics(rows: list[dict], path: str | Path) -> Path:
-    """metrics.parquet: one row per epoch (docs/architecture.md, transfer tables)."""
-    return write_parquet(pa.Table.from_pylist(rows, schema=METRICS_SCHEMA), path)
+def write_metrics(rows: list[dict], path: str | Path, meta: dict | None = None) -> Path:
+    """metrics.parquet: one row per evaluation (docs/architecture.md, transfer tables), `meta` in its footer."""
+    table = pa.Table.from_pylist(rows, schema=METRICS_SCHEMA)
+    return write_parquet(table.replace_schema_metadata(meta) if meta else table, path)
 
 
 def write_per_class(per_class: dict[str, np.ndarray], path: str | Path) -> Path:

@@ -56,6 +56,7 @@ class Split:
     dataset: torch.utils.data.Dataset
     labels: np.ndarray
     indices: np.ndarray | None = None
+    name: str = "val"  # what logs call it when the run evaluates on it (a probe's: held-out train images)
 
 
 @dataclasses.dataclass
@@ -77,6 +78,24 @@ class TransferResult:
 # What a checkpoint holds, in its fingerprint: a checkpoint of another format is not resumed.
 # 2: DP's routing counts since the last metrics row.
 CHECKPOINT_FORMAT = 2
+FINGERPRINT_KEY = "fingerprint"  # metrics.parquet metadata of a run without outputs (a probe)
+
+
+def finished_rows(metrics_path: Path, fingerprint: str, epochs: int) -> list[dict] | None:
+    """The metrics rows of a run without outputs that finished all `epochs` from the inputs with
+    `fingerprint`, else None."""
+    import pyarrow.parquet as pq
+
+    from gkt.io import stamp_problem
+
+    if not metrics_path.exists():
+        return None
+    pf = pq.ParquetFile(metrics_path)
+    meta = pf.schema_arrow.metadata or {}
+    if stamp_problem(metrics_path, meta) or meta.get(FINGERPRINT_KEY.encode(), b"").decode() != fingerprint:
+        return None
+    rows = pf.read().to_pylist()
+    return rows if rows and rows[-1]["epoch"] == epochs else None
 
 
 class RoutingShares:
@@ -115,13 +134,16 @@ class Trainer:
                  val: Split, out_dir: str | Path, device: torch.device, *,
                  tables: dict[str, torch.Tensor] | None = None, reference: Reference | None = None,
                  keys: dict[str, str] | None = None, logits_meta: dict | None = None,
-                 provenance: dict | None = None):
+                 provenance: dict | None = None, outputs: bool = True):
         """`tables`: precomputed targets in transfer-set order (see `feed.Targets`), e.g. from the
         logits cache; missing ones are computed once when `cfg.targets == 'cached'`.
         `keys`: method / objective / teacher / student labels of the metrics rows (multi-teacher runs set
         them; `objective` is the transfer loss, `cfg.method`).
         `provenance`: content keys of the inputs the trainer cannot see (the split's samples keys);
-        the participants' weights hashes are taken here, before any training."""
+        the participants' weights hashes are taken here, before any training.
+        `outputs`: False for a probe (gkt.recommend.probe), which keeps only metrics.parquet, with the
+        run's fingerprint in its metadata so that a finished probe is recognised without its checkpoint,
+        which it deletes (a checkpoint per candidate teacher would hold the student's weights 300 times)."""
         if not teachers:
             raise GktError("transfer needs at least one teacher: pass --teacher")
         for t in teachers:
@@ -143,7 +165,7 @@ class Trainer:
         self.keys = {"method": cfg.method, "teacher": "+".join(t.name for t in teachers), "student": student.name} \
             if not keys else dict(keys)
         self.keys.setdefault("objective", cfg.method)  # the transfer loss, whatever the run is called
-        self.logits_meta = logits_meta or {}
+        self.logits_meta, self.outputs = logits_meta or {}, outputs
         self.checkpoint_path = self.out_dir / "checkpoint.pt"
         from gkt.zoo.store import weights_hash
 
@@ -187,7 +209,7 @@ class Trainer:
         self.num_classes = self._check_classes()
         channels_last(self.student.model.to(dev))
         self.val_batches = Batches(self._views(self.val_split, [self.student.transform]), cfg.eval_batch_size,
-                                   cfg.workers, desc="val")
+                                   cfg.workers, desc=self.val_split.name)
         self.val_labels = self.val_batches.labels.numpy()
         self._references()
         self._train_data()
@@ -360,14 +382,20 @@ class Trainer:
         self.prepare()
         # DP's routing since the previous metrics row (checkpointed, so a resumed run counts the same).
         self.routing = RoutingShares(self.device)
-        done, rows = self._resume()
         metrics_path = self.out_dir / "metrics.parquet"
+        meta = None if self.outputs else {FINGERPRINT_KEY: json.dumps(self.fingerprint, sort_keys=True)}
+        if not self.outputs:
+            rows = finished_rows(metrics_path, meta[FINGERPRINT_KEY], self.cfg.epochs)
+            if rows is not None:
+                log.info("%s: finished before with these inputs (%s)", self.out_dir, metrics_path)
+                return TransferResult(self.result_model, rows, None)
+        done, rows = self._resume()
         val_logits = None
         if done < 0:
             val_logits = self.initial_logits
             rows = [self._row(0, val_logits.argmax(1), time.perf_counter() - t_setup, (math.nan, math.nan))]
             self._save(0, rows)
-            write_metrics(rows, metrics_path)
+            write_metrics(rows, metrics_path, meta)
             done = 0
         what = f"{self.keys['method']} {self.keys['teacher']} -> {self.keys['student']}"
         t0 = time.perf_counter()
@@ -380,14 +408,17 @@ class Trainer:
                 val_logits = predict(self.result_model, self.val_batches, self.device)
                 rows.append(self._row(epoch, val_logits.argmax(1), time.perf_counter() - t0, self.routing.shares()))
                 t0, self.routing = time.perf_counter(), RoutingShares(self.device)
-                write_metrics(rows, metrics_path)
-                log.info("%s: epoch %d/%d train loss %.4f, val acc %.4f (delta %+.4f)", what, epoch,
-                         self.cfg.epochs, mean_loss, rows[-1]["acc"], rows[-1]["delta_transf"])
+                write_metrics(rows, metrics_path, meta)
+                log.info("%s: epoch %d/%d train loss %.4f, %s acc %.4f (delta %+.4f)", what, epoch,
+                         self.cfg.epochs, mean_loss, self.val_split.name, rows[-1]["acc"], rows[-1]["delta_transf"])
             self._save(epoch, rows)
         if val_logits is None:  # resumed after the last epoch: only the outputs were missing
             val_logits = predict(self.result_model, self.val_batches, self.device)
-            write_metrics(rows, metrics_path)  # a rerun may have removed it with the other outputs
-        self._write_outputs(val_logits)
+            write_metrics(rows, metrics_path, meta)  # a rerun may have removed it with the other outputs
+        if self.outputs:
+            self._write_outputs(val_logits)
+        else:
+            self.checkpoint_path.unlink()
         return TransferResult(self.result_model, rows, val_logits)
 
     def _write_outputs(self, val_logits: np.ndarray) -> None:

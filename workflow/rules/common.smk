@@ -2,7 +2,7 @@
 # matters where it does); the helpers behind them live in gkt.workflow. The names: DS, RESULTS,
 # ZOO_DIR, LOGITS_DIR, MODELS, CONTROL, DATASET_JSON, EVAL_SIZE, GKT_ENV, STUDIES, STUDY_RESULTS; the
 # transfer section's TRANSFER, TRANSFER_DIR, TRANSFER_FILES, TRANSFER_JOBS, RANKS, TRANSFER_RESOURCES,
-# MODEL_RE and TRAIN_CACHE_MODELS; the input functions and helpers zoo_base_record, transfer_config,
+# MODEL_RE and TRAIN_CACHE_MODELS; the recommend section's IMPROVE_JOBS and PROBE_JOBS; the input functions and helpers zoo_base_record, transfer_config,
 # transfer_files, train_cache_models, transfer_inputs, batch_inputs, multi_job, planned_transfer_files,
 # transfer_outputs, transfer_run_files, recommend_outputs, database_inputs and final_outputs (every
 # target of `all`, built from the config); the modules dataclasses, functools, json, os and vocab.
@@ -15,7 +15,7 @@ from snakemake.settings.enums import RerunTrigger
 
 from gkt.config import check_studies, results_name
 from gkt.transfer import vocabulary as vocab
-from gkt.recommend.jobs import improve_jobs, ranks
+from gkt.recommend.jobs import improve_folder, improve_jobs, probe_jobs, ranks
 from gkt.transfer.jobs import Job, explicit_jobs, random_runs
 from gkt.transfer.settings import resolve
 from gkt.workflow import as_json, model_fragment, quiet_terminal_full_log, rule_resources, rule_threads
@@ -52,6 +52,9 @@ TRANSFER_JOBS = {job.path: job for job in explicit_jobs(TRANSFER, MODELS)}
 # Whether the teacher ranking runs (gkt.recommend.jobs.ranks); TRAIN_CACHE_MODELS (below the helpers)
 # follows from it.
 RANKS = ranks(config)
+# The recommend section's jobs (gkt/recommend/jobs.py; checked with the config, in the Snakefile).
+IMPROVE_JOBS = improve_jobs(config)
+PROBE_JOBS = probe_jobs(config)
 # Every job that trains a student (transfer.smk, transfer_batch.smk, recommend.smk's improve).
 TRANSFER_RESOURCES = rule_resources(config, "transfer", mem_mb=4000, runtime=60, gpu=TRANSFER.get("gpu", 1))
 MODEL_RE = vocab.MODEL_RE  # a model name in a wildcard
@@ -144,8 +147,9 @@ def transfer_run_files(wildcards):
 def recommend_outputs():
     """The recommend stage's outputs (recommend.smk), which the database reads."""
     ranking = [rules.recommend.output.ranking, rules.recommend.output.validation] if RANKS else []
-    improve = [rules.improve.output.improve.format(student=s, k=k) for s, k in improve_jobs(config)]
-    return [rules.all_pairs.output.all_pairs, *ranking, *improve]
+    probes = expand(rules.probe.output.probes, student=PROBE_JOBS)
+    improve = [rules.improve.output.improve.format(folder=improve_folder(*job)) for job in IMPROVE_JOBS]
+    return [rules.all_pairs.output.all_pairs, *ranking, *probes, *improve]
 
 
 def database_inputs(wildcards):
