@@ -29,7 +29,7 @@ STAGES = {
     "logits": ("logits_geometry", "logits_group", "logits"),
     "complementary": ("pair_list", "complementary", "embed_classes", "semantic", "all_pairs"),
     "transfer": ("transfer", "transfer_batch", "transfer_multi", "transfer_soup", "transfer_plan"),
-    "recommend": ("recommend", "improve"),
+    "recommend": ("probe", "recommend", "improve"),
     "db+figures": ("database", "figures"),
 }
 # Rules that do not start a gkt process (Snakemake's own target rule).
