@@ -8,7 +8,7 @@ import signal
 
 from snakemake.utils import min_version, validate
 
-from gkt.config import check_workflow_config
+from gkt.workflow.config import check_workflow_config
 from gkt.workflow import end_jobs_on_hangup
 
 min_version("9.0")

@@ -42,7 +42,7 @@ import timm
 import torch
 from PIL import Image
 
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 from gkt.inference import loader
 from gkt.io import write_json
 from gkt.logits.groups import chunk

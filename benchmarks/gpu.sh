@@ -30,7 +30,7 @@ import sys, time
 from pathlib import Path
 import torch
 from data_path import write_folder, write_zoo
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 root, per_class = Path(sys.argv[1]), int(sys.argv[2])
 start = time.perf_counter()
 write_folder(root / "images", per_class, train_per_class=per_class // 2)
@@ -71,7 +71,7 @@ import statistics, sys, time
 from pathlib import Path
 import numpy as np
 import torch
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 from gkt.transfer.feed import Batches, Views
 from gkt.transfer.settings import resolve
 from gkt.transfer.trainer import Participant, Split, Trainer

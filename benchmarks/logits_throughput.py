@@ -33,7 +33,7 @@ import timm
 import torch
 import yaml
 
-from gkt.config import json_or_file
+from gkt.args import json_or_file
 from gkt.device import autocast, setup_torch
 from gkt.inference import predict_dataset
 from gkt.zoo.build import create_model
@@ -118,7 +118,7 @@ def main() -> None:
     device = setup_torch(args.threads)
     dataset = None
     if not args.synthetic_only:
-        from gkt.data.registry import get_dataset
+        from gkt.data.factory import get_dataset
 
         dataset = get_dataset(args.dataset)
     num_classes = dataset.num_classes if dataset is not None else 1000

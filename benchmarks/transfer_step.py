@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import yaml
 
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 from gkt.transfer.settings import resolve
 from gkt.transfer.trainer import Participant, Split, Trainer
 from gkt.zoo.build import create_model

@@ -19,7 +19,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session")
 def mnist():
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
 
     return get_dataset({"name": "mnist5k", "seed": 0})
 

@@ -141,6 +141,7 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
     from gkt.io import write_json, write_parquet
     from gkt.logits.cache import read_predictions, write_logits
     from gkt.transfer.metrics import per_class_transfer, write_metrics, write_per_class
+    from gkt.transfer.vocabulary import run_path
     from gkt.zoo.store import ModelRecord
 
     rng = np.random.default_rng(seed)
@@ -214,7 +215,7 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
                     rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng)
                     rows = [{**r, "dp_pos_to_teacher": math.nan, "dp_neg_to_teacher": math.nan}
                             for r in (rows[0], rows[-1])]
-                run = out / mode / f"{joined}__{student}"
+                run = out / run_path(mode, joined, student, objective)
                 write_metrics(rows, run / "metrics.parquet")
                 write_per_class(per_class_transfer(labels, s_pred, final, t_preds, C), run / "per_class.parquet")
                 if mode == "multi_soup":

@@ -18,7 +18,7 @@ import pytest
 import torch
 import yaml
 
-from gkt.config import semantic_problem
+from gkt.workflow.config import semantic_problem
 from gkt.errors import GktError
 from gkt.logits.cache import read_logits, read_predictions, write_logits
 from tests.helpers import REPO, snakemake
@@ -62,10 +62,20 @@ CASES = {
     "missing weights file": (lambda c: c["zoo"].append(_file_model("/nonexistent/w.safetensors")),
                              "weights file /nonexistent/w.safetensors does not exist"),
     "multi-teacher run with one teacher besides the student": (
-        lambda c: c["transfer"].update(multi=[{"modes": ["sequential"], "method": "kl_dp", "students": ["vit"],
+        lambda c: c["transfer"].update(multi=[{"modes": ["sequential"], "objective": "kl_dp", "students": ["vit"],
                                                "teachers": ["cnn", "vit"]}]),
         "two or more distinct teachers besides the student"),
 }
+
+
+def test_a_renamed_key_names_its_new_name_at_dry_run():
+    from gkt.workflow.config import config_problem
+
+    cfg = micro(lambda c: c["transfer"].update(multi=[{"modes": ["sequential"], "method": "kl_dp", "students": ["vit"],
+                                                      "teachers": ["cnn", "control"]}]))
+    assert config_problem(cfg, REPO / "workflow/schemas/config.schema.yaml") == (
+        "transfer.multi[0].method is now called objective (the transfer method the teachers are combined with): "
+        "rename the key to objective")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -160,7 +170,7 @@ def test_prediction_readers_read_the_logits_once(tmp_path):
 
 
 def test_caches_from_other_samples_are_refused(tmp_path):
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
 
     seed0, seed1 = (get_dataset({"name": "mnist5k", "seed": s}) for s in (0, 1))
     # The sorted stratified subset's labels repeat whatever the seed: only the ids tell them apart.
@@ -215,7 +225,7 @@ def test_cache_of_another_model_is_refused_whatever_its_times(tmp_path, gkt):
     """`cp -p` of vit's val cache over cnn's (a restore from a backup keeps the times): no rerun trigger
     fires, so the workflow refuses it at start, with `-n` too; every reader refuses it as well. The fix
     the line names rebuilds the cache as it was."""
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.transfer.run import Inputs, teacher_val_preds
     from gkt.zoo.store import read_record
 
@@ -296,7 +306,7 @@ def test_results_changed_by_hand_are_refused(tmp_path, gkt, results_dir):
 def test_cache_older_than_a_retrained_model_is_recomputed_not_refused(tmp_path):
     """A cache of the model's earlier weights is older than its new zoo record: Snakemake reruns its
     logits job then, so the start-up check refuses it only once it is as new as the record."""
-    from gkt.config import results_problem
+    from gkt.workflow.config import results_problem
     from gkt.io import write_json
 
     results = tmp_path / "results/mnist5k"
@@ -431,7 +441,7 @@ def full_disk(tmp_path):
 
 
 def test_full_disk_is_one_line_naming_the_file(tmp_path, gkt, full_disk):
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from tests.helpers import tiny_zoo
 
     folder, reason = full_disk

@@ -13,7 +13,7 @@ import timm
 import torch
 import yaml
 
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 from gkt.errors import GktError
 from gkt.inference import predict, predict_dataset, predict_many
 from gkt.logits.cache import read_logits, write_logits

@@ -72,7 +72,7 @@ def test_transfer_final_matches_the_last_epoch(results_db, results_dir):
     single = {run: (method, objective) for run, method, objective, is_multi in rows if not is_multi}
     assert len(single) > 100 and all(objective == method for method, objective in single.values())
     multi = {run: objective for run, _, objective, is_multi in rows if is_multi}
-    expected = {f"{mode}/{'+'.join(ts)}__{student}": loss for loss, (student, ts) in MULTI.items()
+    expected = {f"{mode}-{loss}/{'+'.join(ts)}__{student}": loss for loss, (student, ts) in MULTI.items()
                 for mode in ("multi_sequential", "multi_parallel", "multi_soup", "multi_soup_greedy")}
     assert multi == expected
     recorded = _q(results_db, "SELECT DISTINCT objective FROM transfer_metrics WHERE is_multi")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 from gkt.errors import GktError
 from tests.helpers import SYNSETS, write_image_folder
 

@@ -76,7 +76,8 @@ def _con(db):
 
 def _query(fid: str, db) -> pd.DataFrame:
     """The rows of a figure's query (a polars DataFrame), as pandas for the checks below."""
-    from gkt.figures.registry import get_figure, query
+    from gkt.figures.catalog import get_figure
+    from gkt.figures.registry import query
 
     return query(get_figure(fid), _con(db)).to_pandas()
 
@@ -92,7 +93,7 @@ def _runs(results: Path) -> pd.DataFrame:
 
 
 def test_registry_covers_the_paper(rendered):
-    from gkt.figures.registry import list_figures
+    from gkt.figures.catalog import list_figures
 
     ids = [s.id for s in list_figures()]
     assert [s.id for s in list_figures() if s.paper] == SPEC_IDS == ids[:len(SPEC_IDS)]  # the paper's first
@@ -106,7 +107,8 @@ def test_registry_covers_the_paper(rendered):
 def test_shared_queries_serve_the_figures_that_name_them():
     """Figs. 4b/9 share their binning, Tables 4/9 their comparison (gkt/sql/shared/); each shared query
     is read by two or more figures, and a figure's SQL says where the shared one is."""
-    from gkt.figures.registry import get_figure, list_figures, shared_queries
+    from gkt.figures.catalog import get_figure, list_figures
+    from gkt.figures.registry import shared_queries
 
     sql_dir = Path(__file__).resolve().parents[1] / "gkt" / "sql" / "shared"
     assert sorted(shared_queries()) == sorted(p.stem for p in sql_dir.glob("*.sql")) == [
@@ -282,7 +284,7 @@ def test_missing_stage_gives_a_one_line_reason(tmp_path, gkt):  # noqa: F811
 
 
 def test_ids_resolve_and_unknown_ids_are_refused():
-    from gkt.figures.registry import resolve_id
+    from gkt.figures.catalog import resolve_id
 
     assert [resolve_id(t) for t in ("1a", "fig1a", "Fig. 1a", "figure 11", "tab1", "Tab. 4", "table9", "T8")] == \
         ["fig1a", "fig1a", "fig1a", "fig11", "tab1", "tab4", "tab9", "tab8"]
@@ -292,7 +294,7 @@ def test_ids_resolve_and_unknown_ids_are_refused():
 
 def test_list_option(gkt):  # noqa: F811
     out = gkt("figures", "--list").stdout
-    from gkt.figures.registry import list_figures
+    from gkt.figures.catalog import list_figures
 
     assert re.search(r"^fig4b\s+Fig\. 4b\s+Transfer delta by binned", out, re.M)
     assert len(out.splitlines()) == len(list_figures()) and re.search(r"^success\s", out, re.M)
@@ -302,7 +304,8 @@ def test_list_option(gkt):  # noqa: F811
 def _drawn(spec_id: str, db: Path):
     """The matplotlib figure of `spec_id` rendered from `db` as `gkt figures` renders it (gkt style)."""
     from gkt.db.read import connect
-    from gkt.figures.registry import Context, get_figure, query
+    from gkt.figures.catalog import get_figure
+    from gkt.figures.registry import Context, query
 
     spec = get_figure(spec_id)
     con = connect(db)
@@ -353,7 +356,8 @@ def test_a_clipped_or_crowded_figure_is_caught(figure_db, tmp_path, caplog):
     in one warning line and saves the figure with a tight bounding box, so the PNG grows to hold the title.
     Two panels whose titles run into each other: named as a pair, in a warning."""
     from gkt.db.read import connect
-    from gkt.figures.registry import Context, get_figure, render
+    from gkt.figures.catalog import get_figure, render
+    from gkt.figures.registry import Context
     from gkt.figures.style import DPI, layout_problems, styled, subplots
 
     db = figure_db

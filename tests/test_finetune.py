@@ -6,7 +6,7 @@ import pytest
 import safetensors.torch
 import torch
 
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 from gkt.errors import GktError
 from gkt.zoo.spec import ModelSpec, zoo_problem
 from gkt.zoo.store import load_model, read_record, record_path, save_model, weights_path

@@ -7,7 +7,8 @@ import torch
 
 from gkt.errors import GktError
 from gkt.transfer.contrastive import CRDDist
-from gkt.transfer.losses import LossContext, TransferBatch, build_loss
+from gkt.transfer.losses import LossContext, TransferBatch
+from gkt.transfer.objectives import build_loss
 from gkt.transfer.vocabulary import known_methods, split_method
 from gkt.transfer.metrics import per_class_transfer, significance, transfer_metrics
 

@@ -9,10 +9,10 @@ import torch
 from gkt.cli import main
 from gkt.errors import GktError
 from gkt.transfer.jobs import Job, draw_pairs, explicit_jobs, planned_jobs
-from gkt.transfer.losses import LOSSES, all_losses
+from gkt.transfer.objectives import LOSSES
 from gkt.transfer.multi import average_weights, chain_rows, greedy_soup, order_teachers
 from gkt.transfer.settings import resolve
-from gkt.transfer.vocabulary import LOSS_PARAMS
+from gkt.transfer.vocabulary import CARDS
 from tests.helpers import tiny_zoo
 
 torch.set_num_threads(1)
@@ -52,8 +52,7 @@ def test_sequential_helpers():
 
 
 def test_every_loss_has_spec_defaults():
-    all_losses()
-    assert set(LOSSES) == set(LOSS_PARAMS)
+    assert set(LOSSES) == set(CARDS)
     mcl = resolve("xekl_mcl")
     assert (mcl.lr, mcl.tau, mcl.every, mcl.loss) == (0.01, 0.9999, 2, {"temperature": 1.0, "lam": 0.7, "smoothing": 0.0})
     assert resolve("kl_dp_mcl").tau == 0.9999
@@ -69,14 +68,15 @@ def test_job_expansion():
     transfer = {
         "runs": [{"methods": ["kl", "kl_dp"], "students": ["a", "b"], "teachers": ["a", "b", "c"]},
                  {"methods": ["kl"], "random": {"n": 2, "min_rho_pos": 0.1, "seed": 0}}],
-        "multi": [{"modes": ["sequential", "soup"], "method": "kl_dp", "students": ["a"], "teachers": ["b", "c"]}],
+        "multi": [{"modes": ["sequential", "soup"], "objective": "kl_dp", "students": ["a"], "teachers": ["b", "c"]}],
     }
     jobs = explicit_jobs(transfer, ["a", "b", "c"])
     paths = {j.path for j in jobs}
     assert "kl/b__a" in paths and "kl/a__a" not in paths and len([j for j in jobs if j.method == "kl"]) == 4
     assert {"multi_sequential-kl_dp/b+c__a", "multi_soup-kl_dp/b+c__a"} <= paths
     soup = next(j for j in jobs if j.method == "multi_soup")
-    assert (soup.mode, soup.teachers, soup.loss) == ("soup", ["b", "c"], "kl_dp")
+    assert (soup.mode, soup.teachers, soup.objective) == ("soup", ["b", "c"], "kl_dp")
+    assert next(j for j in jobs if j.method == "kl").objective == "kl"  # a single-teacher run's is its method
     with pytest.raises(GktError, match="not in the zoo"):
         explicit_jobs(transfer, ["a", "b"])
     pairs = pl.DataFrame({"teacher": ["a", "b", "c", "ctl", "c"], "student": ["b", "a", "a", "a", "b"],
@@ -155,7 +155,7 @@ def test_multi_defaults_have_one_home():
     from gkt.transfer.jobs import explicit_jobs
     from gkt.transfer.multi import run_multi
 
-    (job,) = explicit_jobs({"multi": [{"modes": ["soup"], "method": "kl_dp", "students": ["s"], "teachers": ["a", "b"]}]},
+    (job,) = explicit_jobs({"multi": [{"modes": ["soup"], "objective": "kl_dp", "students": ["s"], "teachers": ["a", "b"]}]},
                            ["s", "a", "b"])
     assert (job.order, job.holdout) == (vocab.MULTI_ORDER, vocab.MULTI_HOLDOUT)
     params = inspect.signature(run_multi).parameters
@@ -166,5 +166,5 @@ def test_multi_defaults_have_one_home():
     assert vocab.multi_problem("sideways", 0.1).startswith("order = 'sideways'")
     assert "held-out share" in vocab.multi_problem(vocab.MULTI_ORDER, 1.0)
     with pytest.raises(GktError, match="holdout = 0"):
-        explicit_jobs({"multi": [{"modes": ["soup"], "method": "kl_dp", "students": ["s"], "teachers": ["a", "b"],
+        explicit_jobs({"multi": [{"modes": ["soup"], "objective": "kl_dp", "students": ["s"], "teachers": ["a", "b"],
                                   "holdout": 0}]}, ["s", "a", "b"])

@@ -4,8 +4,8 @@ works as written from the run's root folder.
 Every line of a ```bash block that runs `gkt`, `duckdb` or `python`, every ```python block and
 every ```sql block (through `gkt query`) runs in a finished run of the micro config with a study
 beside its main data set (the shape of the default run), with the default zoo's model names mapped
-to the micro zoo's (its data set is the default's: mnist5k, seed 0) and `gkt improve` given the
-micro config's transfer settings in place of the default run's. The `snakemake` and
+to the micro zoo's (its data set is the default's: mnist5k, seed 0) and `gkt improve` and the probes
+given the micro config's transfer settings in place of the default run's. The `snakemake` and
 `pip` lines are the workflow's and the install's, which tests/test_workflow.py and CI run.
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ RUNS = ("gkt ", "duckdb ", "python ", "python3 -c")
 DEFAULT_ZOO = [m["name"] for m in yaml.safe_load((REPO / "workflow/config/embedded.yaml").read_text())["zoo"]]
 MICRO = yaml.safe_load((REPO / "workflow/config/micro_studies.yaml").read_text())["transfer"]
 MICRO_TRANSFER = {**MICRO["defaults"], **MICRO["hparams"]["kl_dp"]}
+MICRO_PROBE = yaml.safe_load((REPO / "workflow/config/micro_studies.yaml").read_text())["recommend"]["probe"]
 
 
 def micro_name(name: str) -> str:
@@ -42,10 +43,12 @@ def micro_name(name: str) -> str:
 def mapped(text: str) -> str:
     for name in sorted(DEFAULT_ZOO, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(name)}\b", micro_name(name), text)
-    if text.startswith("gkt improve"):
+    if text.startswith("gkt improve") or " --probe" in text:
         # The micro config's transfer settings, as its workflow passes them (the default run's 20 epochs
-        # on 1,000 images would make this one command take minutes).
+        # on 1,000 images would make this one command take minutes), and its probes' slice.
         text = re.sub(r" --settings '[^']*'", "", text) + f" --settings '{json.dumps(MICRO_TRANSFER)}'"
+    if " --probe" in text:
+        text = re.sub(r" --probe-holdout \d+", "", text) + f" --probe-holdout {MICRO_PROBE['holdout_per_class']}"
     return text
 
 

@@ -361,7 +361,7 @@ def test_probe_ranking_reads_held_out_train_images_and_is_reused(tiny_results, t
     assert [r[3] for r in shown] == order["teacher"].to_list()
     assert [float(r[1]) for r in shown] == pytest.approx((100 * order["probe_delta_transf"]).round(2).to_list())
 
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
 
     mnist = get_dataset({"name": "mnist5k"})
     _, held, _ = probe_rows(mnist, kl_dp_settings(settings), 20)

@@ -29,7 +29,7 @@ import yaml
 from PIL import Image
 from timm.data import ImageNetInfo, create_transform, resolve_data_config
 
-from gkt.figures.registry import list_figures
+from gkt.figures.catalog import list_figures
 from gkt.logits.cache import read_logits
 from tests.helpers import REPO, SYNSETS, smooth_image, snakemake, write_image_folder
 

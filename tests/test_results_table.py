@@ -6,7 +6,7 @@ import safetensors.torch
 import timm
 import torch
 
-from gkt.data.registry import get_dataset
+from gkt.data.factory import get_dataset
 from gkt.errors import GktError
 from gkt.zoo.results_table import lookup, read_results, timm_top1
 from gkt.zoo.spec import ModelSpec

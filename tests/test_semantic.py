@@ -184,7 +184,7 @@ def test_without_clip_weights_minilm_is_announced_and_recorded(hf_cache, tmp_pat
 def test_fig2b_caption_names_the_encoder_of_the_data():
     import polars as pl
 
-    from gkt.figures.registry import get_figure
+    from gkt.figures.catalog import get_figure
 
     spec = get_figure("fig2b")
     for encoder in ("open_clip:ViT-B-32/openai", semantic.MINILM):

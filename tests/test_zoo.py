@@ -79,7 +79,7 @@ def test_pretrained_file_path_loads_identical_weights(tmp_path):
     """timm's pretrained path (`pretrained_cfg_overlay=dict(file=...)`), as for ImageNet zoos,
     on a random-init model saved to a local safetensors file."""
     from tests.helpers import SYNSETS, write_image_folder
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
 
     write_image_folder(tmp_path / "img", SYNSETS, per_class=2)
     ds = get_dataset({"name": "imagenet", "root": str(tmp_path / "img")})
@@ -109,7 +109,7 @@ def test_missing_pretrained_file_is_one_clear_error(mnist, tmp_path):
 
 def test_class_count_mismatch_between_zoo_and_dataset(mnist, tmp_path):
     from tests.helpers import SYNSETS, write_image_folder
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
 
     model, record = make_zoo_model(ModelSpec(**{**TINY, "recipe": {"epochs": 0}}), mnist, CPU)
     save_model(model, record, tmp_path)

@@ -8,7 +8,7 @@ import json
 import logging
 from pathlib import Path
 
-from gkt.config import add_common, json_or_file
+from gkt.args import add_common, json_or_file
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def run_complementary(args) -> None:
 
     from gkt.complementary.pairs import read_pair_list
     from gkt.complementary.stats import pair_stats, pairs_table, per_class_table, stack_predictions
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.errors import GktError
     from gkt.io import write_parquet
     from gkt.logits.cache import read_predictions
@@ -95,7 +95,7 @@ def run_complementary(args) -> None:
 
 def run_embed_classes(args) -> None:
     from gkt.complementary.semantic import embed_class_names, embeddings_table
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.device import setup_torch
     from gkt.io import write_parquet
 

@@ -76,7 +76,7 @@ def _nothing(cfg: dict) -> None:
     """Embedded data sets ship in wheels: nothing to check before reading them."""
 
 
-# One entry per data set type (gkt/data/registry.py registers a reader under the same name).
+# One entry per data set type (a module of gkt/data registers a reader under the same name in gkt.data.registry).
 CHECKS: dict[str, Callable[[dict], None]] = {
     "mnist5k": _nothing, "digits": _nothing, "imagenet": _image_folders, "imagefolder": _own_classes,
 }

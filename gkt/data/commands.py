@@ -1,7 +1,7 @@
 """`gkt write-beton`: store one dataset split as an ffcv `.beton` (optional extra gkt[ffcv])."""
 from __future__ import annotations
 
-from gkt.config import add_common
+from gkt.args import add_common
 
 
 def register(sub) -> None:
@@ -19,7 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> None:
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.data.ffcv import write_beton
 
     # From the images themselves, and the whole split: the reader takes the train_per_class subset,

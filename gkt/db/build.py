@@ -7,8 +7,8 @@ table's columns and types*, so every query binds from the first stage on; `gkt_v
 which views are empty, and rebuilding the database (the `database` rule does it when the outputs
 change) points such a view at its files once they exist.
 
-Each view's SQL is the file `gkt/sql/views/<view>.sql`; its documentation is `gkt.db.docs.VIEWS`
-(whose order is the order of creation). A view file names what it reads with **placeholders**
+Each view's SQL is the file `gkt/sql/views/<view>.sql`, with its documentation in a YAML block at its
+top (read by `gkt.db.docs`, whose VIEW_ORDER is the order of creation). A view file names what it reads with **placeholders**
 `{{name}}`, the only substitution in it: `plan_views` replaces each with a FROM expression, the
 reader of a source below (`SOURCES`: a glob relative to the results folder) over its files, or,
 while no file matches, a typed empty `SELECT` with the source's columns. `transfer_datasets` has two
@@ -43,8 +43,8 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from gkt.db.docs import TABLES, VIEWS
-from gkt.db.read import DB_NAME, first_line, load_sql, sql_literal
+from gkt.db.docs import DOC_BLOCK, TABLES, VIEWS, view_file
+from gkt.db.read import DB_NAME, first_line, sql_literal
 from gkt.errors import GktError
 from gkt.io import atomic_path, open_parquet
 
@@ -170,8 +170,8 @@ class View:
 
 
 def view_sql(name: str, values: dict[str, str]) -> str:
-    """gkt/sql/views/<name>.sql with its placeholders replaced by `values`."""
-    text = load_sql(f"views/{name}.sql").strip().rstrip(";")
+    """gkt/sql/views/<name>.sql without its documentation block, its placeholders replaced by `values`."""
+    text = DOC_BLOCK.sub("", view_file(name)).strip().rstrip(";")
     used = set(PLACEHOLDER.findall(text))
     if used != set(values):
         raise ValueError(f"gkt/sql/views/{name}.sql uses placeholders {sorted(used)}; the builder gives {sorted(values)}")

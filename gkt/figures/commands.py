@@ -50,7 +50,8 @@ def render_all(db=None, out_dir=None, only=None):
     from gkt.errors import GktError
     from gkt.figures.findings import write_findings
     from gkt.figures.html import index_html
-    from gkt.figures.registry import Context, get_figure, list_figures, render
+    from gkt.figures.catalog import get_figure, list_figures, render
+    from gkt.figures.registry import Context
     from gkt.io import write_text
 
     start = time.perf_counter()
@@ -85,7 +86,7 @@ def render_all(db=None, out_dir=None, only=None):
 
 def run(args) -> None:
     from gkt.errors import GktError
-    from gkt.figures.registry import list_figures
+    from gkt.figures.catalog import list_figures
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     if args.list:

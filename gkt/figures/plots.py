@@ -58,7 +58,7 @@ def _success_boxes(ax, df, methods, value="success_rate_pct", color_by_group=Tru
     from matplotlib.patches import Patch
 
     data = [_rows(df, "method", m)[value].to_numpy() for m in methods]
-    colors = [st.GROUP_COLORS.get(st.METHOD_GROUP.get(m), st.NEUTRAL) if color_by_group else st.method_color(m)
+    colors = [st.GROUP_COLORS.get(st.method_group(m), st.NEUTRAL) if color_by_group else st.method_color(m)
               for m in methods]
     box = ax.boxplot(data, positions=range(len(methods)), widths=0.55, patch_artist=True, showfliers=False,
                      medianprops={"color": "black", "lw": 1.4}, whiskerprops={"color": st.NEUTRAL},
@@ -70,7 +70,7 @@ def _success_boxes(ax, df, methods, value="success_rate_pct", color_by_group=Tru
     for i, (values, c) in enumerate(zip(data, colors)):
         ax.scatter(i + _jitter(len(values), seed=i), values, s=14, color=c, edgecolor="white", lw=0.4, zorder=3)
     ax.set_xticks(range(len(methods)), [st.method_label(m) for m in methods], rotation=25, ha="right")
-    groups = [g for g in st.GROUP_COLORS if any(st.METHOD_GROUP.get(m) == g for m in methods)]
+    groups = [g for g in st.GROUP_COLORS if any(st.method_group(m) == g for m in methods)]
     if color_by_group and groups:
         ax.legend(handles=[Patch(color=st.GROUP_COLORS[g], alpha=0.6, label=g) for g in groups],
                   loc="upper left", bbox_to_anchor=(1.0, 1.0), title="method group")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from gkt.transfer import vocabulary as vocab
+
 PAGE_WIDTH = 6.75  # inches: the text width of a two-sided paper page (ICLR: 5.5, NeurIPS: 5.5, A4 article ~6.3)
 HEIGHT = 3.0
 DPI = 200
@@ -28,7 +30,7 @@ RC = {
     "lines.markersize": 5,
     "figure.dpi": 100,
     "savefig.dpi": DPI,
-    # Constrained layout fits what it knows of; "tight" would cost a draw per file. registry.render checks each
+    # Constrained layout fits what it knows of; "tight" would cost a draw per file. catalog.render checks each
     # figure once (layout_problems) and saves only one that does not fit with a tight bounding box.
     "savefig.bbox": None,
     "savefig.pad_inches": 0.05,
@@ -36,36 +38,14 @@ RC = {
     "font.family": "DejaVu Sans",
 }
 
-# Transfer methods in the paper's order, with the paper's names.
-METHOD_LABELS = {
-    "kl": "KL-Dist",
-    "xekl": "XE-KL-Dist",
-    "xekl_ls": "XE-KL-Dist + LS",
-    "kl_topk": "KL-Dist top-k",
-    "xekl_mcl": "XE-KL-Dist + MCL",
-    "kl_dp": "KL-Dist + DP",
-    "kl_dp_unsup": "KL-Dist + DP (unsup.)",
-    "cd": "CD",
-    "crd": "CRD",
-    "multi_sequential": "sequential",
-    "multi_parallel": "parallel",
-    "multi_soup": "soup",
-    "multi_soup_greedy": "greedy soup",
-}
-METHOD_ORDER = list(METHOD_LABELS)
+# Transfer methods: their labels, colour groups, colours and the paper's order come from their cards
+# (gkt.transfer.vocabulary.MethodCard, declared by the loss classes); multi-teacher runs are named by mode.
+MULTI_LABELS = {"multi_sequential": "sequential", "multi_parallel": "parallel", "multi_soup": "soup",
+                "multi_soup_greedy": "greedy soup"}
+MULTI_COLORS = {"multi_sequential": "#DD8452", "multi_parallel": "#4C72B0", "multi_soup": "#55A868",
+                "multi_soup_greedy": "#8172B3"}
 # The paper's colour code (Figs. 4a, 6): distillation blue, continual learning orange, contrastive green.
-METHOD_GROUP = {
-    "kl": "distillation", "xekl": "distillation", "xekl_ls": "distillation", "kl_topk": "distillation",
-    "xekl_mcl": "continual learning", "kl_dp": "continual learning", "kl_dp_unsup": "continual learning",
-    "cd": "contrastive", "crd": "contrastive",
-}
 GROUP_COLORS = {"distillation": "#4C72B0", "continual learning": "#DD8452", "contrastive": "#55A868"}
-METHOD_COLORS = {
-    "kl": "#4C72B0", "xekl": "#64B5CD", "xekl_ls": "#8172B3", "kl_topk": "#937860",
-    "xekl_mcl": "#DA8BC3", "kl_dp": "#DD8452", "kl_dp_unsup": "#C44E52",
-    "cd": "#55A868", "crd": "#8C8C3C",
-    "multi_sequential": "#DD8452", "multi_parallel": "#4C72B0", "multi_soup": "#55A868", "multi_soup_greedy": "#8172B3",
-}
 FAMILY_ORDER = ["cnn", "transformer", "mlp", "hybrid"]
 FAMILY_LABELS = {"cnn": "CNN", "transformer": "Transformer", "mlp": "MLP", "hybrid": "Hybrid"}
 FAMILY_COLORS = {"cnn": "#4C72B0", "transformer": "#DD8452", "mlp": "#55A868", "hybrid": "#C44E52"}
@@ -76,17 +56,30 @@ NEUTRAL = "#555555"
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    card = vocab.method_card(method)
+    return card.label if card else MULTI_LABELS.get(method, method)
+
+
+def method_group(method: str) -> str | None:
+    card = vocab.method_card(method)
+    return card.group if card else None
 
 
 def method_color(method: str) -> str:
-    if method in METHOD_COLORS:
-        return METHOD_COLORS[method]
-    return EXTRA_COLORS[sum(map(ord, method)) % len(EXTRA_COLORS)]
+    card = vocab.method_card(method)
+    color = card.color if card else MULTI_COLORS.get(method)
+    return color or EXTRA_COLORS[sum(map(ord, method)) % len(EXTRA_COLORS)]
 
 
 def sort_methods(methods) -> list[str]:
-    return sorted(set(methods), key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER), m))
+    """The paper's order (the cards' `order`), then multi-teacher modes, then the rest by name."""
+    def key(m):
+        card = vocab.method_card(m)
+        if card and card.order is not None:
+            return (0, card.order, m)
+        return (1, list(MULTI_LABELS).index(m), m) if m in MULTI_LABELS else (2, 0, m)
+
+    return sorted(set(methods), key=key)
 
 
 def family_label(family: str | None) -> str:

@@ -6,7 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from gkt.config import add_common, add_eval_size, json_or_file
+from gkt.args import add_common, json_or_file
+from gkt.zoo.transforms import add_eval_size
 
 
 def _add_run_options(p) -> None:
@@ -60,7 +61,7 @@ def run(args) -> None:
 
         if take_staged(args.shared, args.model, request[0], args.out):
             return  # no torch import on this path: a grouped model's own job only moves its cache
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.device import setup_torch
     from gkt.logits.compute import cache_logits
 
@@ -90,7 +91,7 @@ def run_group(args) -> None:
     staging = staged_path(args.manifest, "x").parent
     shutil.rmtree(staging, ignore_errors=True)  # what an earlier run staged is not for this one
     if todo:
-        from gkt.data.registry import get_dataset
+        from gkt.data.factory import get_dataset
         from gkt.device import setup_torch
         from gkt.logits.compute import cache_group
 
@@ -109,7 +110,7 @@ def run_geometry(args) -> None:
 
     import torch
 
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.errors import GktError
     from gkt.io import write_json
     from gkt.logits.groups import spec_key

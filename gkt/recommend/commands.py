@@ -10,7 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
-from gkt.config import add_eval_size, json_or_file
+from gkt.args import json_or_file
+from gkt.zoo.transforms import add_eval_size
 from gkt.layout import RESULTS_HELP
 from gkt.recommend.jobs import IMPROVE_RANKERS, PROBE_DIR, PROBE_SHARE, ProbeSpec
 
@@ -112,7 +113,7 @@ def probe_student(args, results: Path):
     """Run (or reuse) the probes of args.student's candidates; returns the probe table's path."""
     import polars as pl
 
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.device import setup_torch
     from gkt.errors import GktError
     from gkt.io import write_parquet

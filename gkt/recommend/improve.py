@@ -73,7 +73,7 @@ def improve(results: Path, dataset: dict, cfg: TransferConfig, student: str, k: 
             ranker: str = "model") -> pa.Table:
     """Run the sequential transfer from the top-k teachers (and the single run it is compared with, when
     the pipeline has none with these settings) into `out_dir`; returns the improve.parquet row."""
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.device import setup_torch
     from gkt.transfer.multi import order_teachers, run_multi
     from gkt.transfer.run import Inputs, run_transfer

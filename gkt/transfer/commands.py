@@ -9,7 +9,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from gkt.config import add_common, add_eval_size, json_or_file
+from gkt.args import add_common, json_or_file
+from gkt.zoo.transforms import add_eval_size
 from gkt.transfer import vocabulary as vocab
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logits-dir", default=None,
                    help="logits cache folder (results/<dataset>/logits): cached train targets and val predictions")
     add_eval_size(p)
-    p.add_argument("--method", required=True, help="transfer method: kl, xekl, xekl_ls, kl_topk, kl_dp, kl_dp_unsup, "
-                   "cd, crd, or any of them + _mcl (e.g. xekl_mcl)")
+    p.add_argument("--method", required=True, help=f"transfer method: {', '.join(sorted(vocab.CARDS))}, or any of them "
+                   f"+ {vocab.MCL_SUFFIX} (e.g. xekl{vocab.MCL_SUFFIX})")
     p.add_argument("--student", required=True, help="zoo model that receives the knowledge")
     p.add_argument("--out", required=True, help="result folder (results/<dataset>/transfer/<method>/<teacher>__<student>)")
     p.add_argument("--settings", type=json_or_file, default=None,
@@ -91,7 +92,7 @@ def _settings(args):
 
 
 def _inputs(args):
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.device import setup_torch
     from gkt.transfer.run import Inputs
 

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gkt.errors import GktError
-from gkt.transfer.losses import LossContext, LossOutput, TransferBatch, TransferLoss, register
+from gkt.transfer import vocabulary as vocab
+from gkt.transfer.losses import CONTRASTIVE, TEMPERATURE, LossContext, LossOutput, TransferBatch, TransferLoss, register
 
 
 def full_precision(like: torch.Tensor):
@@ -28,7 +29,8 @@ def _single_teacher_feats(batch: TransferBatch, name: str) -> torch.Tensor:
     return batch.teacher_feats
 
 
-@register("cd")
+@register("cd", vocab.MethodCard({"temperature": TEMPERATURE, "lam": vocab.unit(0.5)}, "CD", CONTRASTIVE, "#55A868",
+                                  order=8))
 class CDDist(TransferLoss):
     """CD distillation (Eq. 6): match the batch's cosine-similarity matrices row-wise with KL,
     `λ·KL(σ(S_t/T) ‖ σ(S_s/T)) + (1−λ)·XE`; the paper's best weighting is 1:1 (λ = 0.5).
@@ -59,7 +61,10 @@ class CDDist(TransferLoss):
         return LossOutput(self.lam * cd + (1.0 - self.lam) * xe)
 
 
-@register("crd")
+# Tian et al.'s settings.
+@register("crd", vocab.MethodCard({"feat_dim": vocab.positive(128, integer=True), "nce_k": vocab.positive(16384, integer=True),
+                                   "nce_t": vocab.positive(0.07), "nce_momentum": vocab.unit(0.5), "beta": vocab.unit(0.8)},
+                                  "CRD", CONTRASTIVE, "#8C8C3C", order=9))
 class CRDDist(TransferLoss):
     """CRD distillation (Eq. 7) with Tian et al.'s defaults: `XE + β·(L_s + L_t)`, where each NCE
     term contrasts one side's embedding with the other side's memory-bank entries of the positive

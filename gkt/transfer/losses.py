@@ -24,17 +24,29 @@ from gkt.transfer import vocabulary as vocab
 LOSSES: dict[str, type["TransferLoss"]] = {}
 
 
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: make a loss available as method `name` in configs and the CLI."""
+def register(name: str, card: vocab.MethodCard) -> Callable[[type], type]:
+    """Class decorator: make a loss available as method `name` in configs, the CLI and the figures, with
+    its card (hyperparameters, label, group, colour: gkt.transfer.vocabulary.MethodCard). Readers without
+    torch read the cards from gkt/transfer/methods.json: rerun `python scripts/method_cards.py` after
+    adding or changing one here (a test fails until then)."""
 
     def deco(cls: type) -> type:
         if name in LOSSES:
             raise ValueError(f"loss {name!r} registered twice")
         LOSSES[name] = cls
-        cls.name = name
+        cls.name, cls.card = name, card
+        vocab.add_card(name, card)
         return cls
 
     return deco
+
+
+# Hyperparameters several losses share.
+TEMPERATURE = vocab.positive(1.0)
+LAM = vocab.unit(1.0)
+SMOOTHING = vocab.unit(0.0, high_open=True)
+KL_PARAMS = {"temperature": TEMPERATURE, "lam": LAM, "smoothing": SMOOTHING}
+DISTILLATION, CONTINUAL, CONTRASTIVE = "distillation", "continual learning", "contrastive"  # the paper's colour groups
 
 
 @dataclasses.dataclass
@@ -98,7 +110,7 @@ def kl_t(target_logits: torch.Tensor, student_logits: torch.Tensor, temperature:
     return temperature**2 * (log_p_t.exp() * (log_p_t - log_p_s)).sum(-1)
 
 
-@register("kl")
+@register("kl", vocab.MethodCard(KL_PARAMS, "KL-Dist", DISTILLATION, "#4C72B0", order=1))
 class KLDist(TransferLoss):
     """KL-Dist (Eq. 1); with `lam < 1` it becomes XE-KL (Eq. 2): `λ·L_KL + (1−λ)·L_XE`."""
 
@@ -119,17 +131,22 @@ class KLDist(TransferLoss):
         return out
 
 
-@register("xekl")
+@register("xekl", vocab.MethodCard(
+    {**KL_PARAMS, "lam": vocab.unit(0.5)}, "XE-KL-Dist", DISTILLATION, "#64B5CD", order=2,
+    # XE-KL+MCL: the paper's learning rate and λ (Supp. A.1).
+    mcl=vocab.MethodCard({}, "XE-KL-Dist + MCL", CONTINUAL, "#DA8BC3", order=5, lr=0.01, loss={"lam": 0.7})))
 class XEKLDist(KLDist):
-    """XE-KL-Dist (Eq. 2). λ = 0.5 is the most distillation-heavy value of the paper's grid (defaults in gkt.transfer.vocabulary)."""
+    """XE-KL-Dist (Eq. 2). λ = 0.5 is the most distillation-heavy value of the paper's grid."""
 
 
-@register("xekl_ls")
+@register("xekl_ls", vocab.MethodCard({**KL_PARAMS, "lam": vocab.unit(0.5), "smoothing": vocab.unit(0.1, high_open=True)},
+                                       "XE-KL-Dist + LS", DISTILLATION, "#8172B3", order=3))
 class XEKLLabelSmoothing(XEKLDist):
     """XE-KL-Dist with a label-smoothed XE term (Yuan et al. 2020)."""
 
 
-@register("kl_topk")
+@register("kl_topk", vocab.MethodCard({**KL_PARAMS, "k": vocab.positive(10, integer=True)}, "KL-Dist top-k",
+                                       DISTILLATION, "#937860", order=4))
 class KLTopK(KLDist):
     """KL restricted to the teacher's k most probable classes (Supp. B.1).
 
@@ -151,7 +168,7 @@ class KLTopK(KLDist):
         return LossOutput(kl_t(teachers, student, self.temperature).mean())
 
 
-@register("kl_dp")
+@register("kl_dp", vocab.MethodCard(KL_PARAMS, "KL-Dist + DP", CONTINUAL, "#DD8452", order=6))
 class KLDataPartition(KLDist):
     """KL-Dist + DP (Eqs. 4–5): each sample distils from whichever of {frozen student, teachers}
     assigns its label the highest probability. Ties keep the student (`m_t = 1[σ_j(t) > σ_j(st)]`).
@@ -178,23 +195,9 @@ class KLDataPartition(KLDist):
         return LossOutput(kl_t(target, batch.student, self.temperature).mean(), route=route)
 
 
-@register("kl_dp_unsup")
+@register("kl_dp_unsup", vocab.MethodCard(KL_PARAMS, "KL-Dist + DP (unsup.)", CONTINUAL, "#C44E52", order=7))
 class KLDataPartitionUnsup(KLDataPartition):
     """Unsupervised DP: confidence is each model's max probability, so no labels are needed."""
 
     def confidence(self, probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return probs.amax(-1)
-
-
-def all_losses() -> dict[str, type[TransferLoss]]:
-    """The registry including the feature-based losses, which live in their own module."""
-    import gkt.transfer.contrastive  # noqa: F401  (registers cd, crd)
-
-    return LOSSES
-
-
-def build_loss(method: str, **hparams) -> TransferLoss:
-    """Instantiate the loss of `method` (MCL suffix stripped) with its hyperparameters: the
-    vocabulary's defaults, then `hparams`; unknown or out-of-range ones are errors."""
-    base, _ = vocab.check_method(method)
-    return all_losses()[base](**vocab.loss_hparams(method, hparams, f"transfer.hparams.{method}"))

@@ -32,12 +32,13 @@ import torch
 from gkt.errors import GktError
 from gkt.io import atomic_path
 from gkt.transfer import vocabulary as vocab
-from gkt.transfer.losses import build_loss
+from gkt.transfer.objectives import build_loss
 from gkt.transfer.metrics import write_metrics
 from gkt.transfer.run import (Inputs, participant, result_meta, run_transfer, split_batches, student_participant,
                               transfer_indices, val_preds)
 from gkt.transfer.settings import TransferConfig
-from gkt.transfer.trainer import Reference, metrics_row, predict, write_outputs
+from gkt.transfer.outputs import metrics_row, write_outputs
+from gkt.transfer.trainer import Reference, predict
 from gkt.zoo.store import ModelRecord
 
 log = logging.getLogger(__name__)

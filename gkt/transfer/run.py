@@ -20,7 +20,7 @@ from gkt.data.base import DatasetSource, stratified_indices
 from gkt.errors import GktError
 from gkt.logits.cache import read_logits, read_predictions
 from gkt.transfer.feed import Batches, Views
-from gkt.transfer.losses import build_loss
+from gkt.transfer.objectives import build_loss
 from gkt.transfer.settings import TransferConfig
 from gkt.transfer.trainer import Participant, Reference, Split, Trainer, TransferResult, predict
 from gkt.zoo.store import ModelRecord, load_model

@@ -7,13 +7,13 @@ augmentation, CRD negatives) is seeded from (seed, epoch) alone, the resumed run
 the weights of an uninterrupted one on a deterministic device.
 
 At the end: `student.safetensors` (the MCL slow weights for `*_mcl`), `logits.parquet` (val logits
-in the logits-cache format) and `per_class.parquet`.
+in the logits-cache format) and `per_class.parquet` (gkt.transfer.outputs). The checkpoint and the
+fingerprint of the run's inputs: gkt.transfer.checkpoint; DP's routing shares: gkt.transfer.routing.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 import logging
 import math
@@ -29,15 +29,19 @@ from tqdm.auto import tqdm
 from gkt.device import autocast, channels_last, seed_all
 from gkt.inference import predict as run_model
 from gkt.errors import GktError
-from gkt.io import atomic_path
+from gkt.transfer.checkpoint import FINGERPRINT_KEY, finished_rows, fingerprint, load_checkpoint, save_checkpoint
 from gkt.transfer.feed import Batches, Targets, Views, distinct, features_and_logits
-from gkt.transfer.losses import LossContext, TransferBatch, build_loss
+from gkt.transfer.losses import LossContext, TransferBatch
+from gkt.transfer.objectives import build_loss
 from gkt.transfer.vocabulary import TARGET_MODES, split_method
 from gkt.transfer.mcl import MCL
-from gkt.transfer.metrics import per_class_transfer, transfer_metrics, write_metrics, write_per_class
+from gkt.transfer.metrics import write_metrics
+from gkt.transfer.outputs import metrics_row, write_outputs
+from gkt.transfer.routing import RoutingShares
 from gkt.transfer.settings import TransferConfig
 
 log = logging.getLogger(__name__)
+
 
 @dataclasses.dataclass
 class Participant:
@@ -73,48 +77,6 @@ class TransferResult:
     model: nn.Module
     rows: list[dict]
     val_logits: np.ndarray
-
-
-# What a checkpoint holds, in its fingerprint: a checkpoint of another format is not resumed.
-# 2: DP's routing counts since the last metrics row.
-CHECKPOINT_FORMAT = 2
-FINGERPRINT_KEY = "fingerprint"  # metrics.parquet metadata of a run without outputs (a probe)
-
-
-def finished_rows(metrics_path: Path, fingerprint: str, epochs: int) -> list[dict] | None:
-    """The metrics rows of a run without outputs that finished all `epochs` from the inputs with
-    `fingerprint`, else None."""
-    import pyarrow.parquet as pq
-
-    from gkt.io import stamp_problem
-
-    if not metrics_path.exists():
-        return None
-    pf = pq.ParquetFile(metrics_path)
-    meta = pf.schema_arrow.metadata or {}
-    if stamp_problem(metrics_path, meta) or meta.get(FINGERPRINT_KEY.encode(), b"").decode() != fingerprint:
-        return None
-    rows = pf.read().to_pylist()
-    return rows if rows and rows[-1]["epoch"] == epochs else None
-
-
-class RoutingShares:
-    """DP assignment quality on the transfer data: the share of positive-flip samples routed to a
-    teacher and of negative-flip samples (counted on device over the epochs a metrics row covers, read
-    once per row)."""
-
-    def __init__(self, device: torch.device):
-        self.counts = torch.zeros(4, dtype=torch.long, device=device)
-
-    def update(self, route: torch.Tensor, teachers: torch.Tensor, frozen: torch.Tensor, labels: torch.Tensor) -> None:
-        teacher_right = (teachers.argmax(-1) == labels).any(0)
-        student_right = frozen.argmax(-1) == labels
-        pos, neg, to_teacher = teacher_right & ~student_right, ~teacher_right & student_right, route > 0
-        self.counts += torch.stack([pos.sum(), (pos & to_teacher).sum(), neg.sum(), (neg & to_teacher).sum()])
-
-    def shares(self) -> tuple[float, float]:
-        pos, pos_t, neg, neg_t = self.counts.tolist()
-        return (pos_t / pos if pos else math.nan), (neg_t / neg if neg else math.nan)
 
 
 def seed_epoch(seed: int, epoch: int) -> int:
@@ -224,7 +186,9 @@ class Trainer:
         self.mcl = MCL(self.student.model, cfg.tau, cfg.every) if self.use_mcl else None
         # What the run is made from does not change while it trains: hashed once, not at every epoch's save
         # (the targets alone are 130,000 x 1,000 floats per teacher at paper scale).
-        self.fingerprint = self._fingerprint()
+        self.fingerprint = fingerprint(self.cfg, self.keys, self.provenance,
+                                       [len(self.train_batches), len(self.val_batches)],
+                                       self.targets.tables or {}, self.reference)
 
     def _references(self) -> None:
         """Val predictions of the initial student and the teachers. Runs before any checkpoint
@@ -272,53 +236,19 @@ class Trainer:
                      time.perf_counter() - t0)
         self.targets = Targets([], None, [], 0, dev, False, tables={k: tables[k] for k in needed})
 
+    # ------------------------------------------------------------------------------- the loop
     # ------------------------------------------------------------------------------ checkpoints
-    def _fingerprint(self) -> dict:
-        """What the run is made from, by content: settings, the weights of every participant, the
-        samples of both splits, the targets and the reference predictions (and the checkpoint format).
-        A checkpoint made from anything else is not resumed."""
-        def digest(*arrays) -> str:
-            h = hashlib.sha256()
-            for a in arrays:
-                a = np.ascontiguousarray(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
-                h.update(f"{a.dtype}{a.shape}".encode())
-                h.update(a.tobytes())
-            return h.hexdigest()[:16]
-
-        tables = self.targets.tables if self.targets.tables else {}
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "settings": json.dumps(dataclasses.asdict(self.cfg), sort_keys=True, default=str),
-            "names": json.dumps(self.keys, sort_keys=True),
-            **self.provenance,
-            "samples": [len(self.train_batches), len(self.val_batches)],
-            "targets": {k: digest(v) for k, v in sorted(tables.items())},
-            "reference": digest(self.reference.teacher_preds, self.reference.student_pred),
-        }
-
     def _save(self, epoch: int, rows: list[dict]) -> None:
-        state = {
+        save_checkpoint(self.checkpoint_path, {
             "epoch": epoch, "fingerprint": self.fingerprint, "rows": rows,
             "student": self.student.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "loss": self.loss.state_dict(), "mcl": self.mcl.state_dict() if self.mcl else None,
             "routing": self.routing.counts,
-        }
-        with atomic_path(self.checkpoint_path) as tmp:
-            torch.save(state, tmp)
+        })
 
     def _resume(self) -> tuple[int, list[dict]]:
-        if not self.checkpoint_path.exists():
-            return -1, []
-        try:
-            state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
-        except Exception as e:  # a damaged checkpoint only costs the run's progress
-            log.warning("ignoring unreadable checkpoint %s (%s): starting over", self.checkpoint_path, e)
-            return -1, []
-        stored, now = state.get("fingerprint"), self.fingerprint
-        if stored != now:
-            changed = sorted(k for k in now if not isinstance(stored, dict) or stored.get(k) != now[k])
-            log.warning("checkpoint %s was made from other inputs (changed: %s): starting over",
-                        self.checkpoint_path, ", ".join(changed) or "format")
+        state = load_checkpoint(self.checkpoint_path, self.device, self.fingerprint)
+        if state is None:
             return -1, []
         self.student.model.load_state_dict(state["student"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -424,28 +354,3 @@ class Trainer:
     def _write_outputs(self, val_logits: np.ndarray) -> None:
         write_outputs(self.out_dir, self.result_model, val_logits, self.val_labels, self.reference,
                       self.num_classes, self.keys, self.logits_meta)
-
-
-def metrics_row(keys: dict, epoch: int, labels: np.ndarray, reference: Reference, pred: np.ndarray,
-                seconds: float, dp: tuple[float, float], hparams: dict) -> dict:
-    """One metrics.parquet row; `hparams` holds lr, temperature and lam."""
-    return {**keys, "epoch": epoch,
-            **transfer_metrics(labels, reference.student_pred, pred, reference.teacher_preds),
-            "dp_pos_to_teacher": dp[0], "dp_neg_to_teacher": dp[1], "seconds": seconds, **hparams}
-
-
-def write_outputs(out_dir: Path, model: nn.Module, val_logits: np.ndarray, labels: np.ndarray,
-                  reference: Reference, num_classes: int, keys: dict, logits_meta: dict) -> None:
-    """The final results of a run: per_class.parquet, logits.parquet, student.safetensors."""
-    from gkt.logits.cache import write_logits
-    from gkt.zoo.store import save_weights, weights_hash
-
-    out_dir = Path(out_dir)
-    pred = val_logits.argmax(1)
-    write_per_class(per_class_transfer(labels, reference.student_pred, pred, reference.teacher_preds, num_classes),
-                    out_dir / "per_class.parquet")
-    meta = {"model": f"{keys['method']}/{keys['teacher']}__{keys['student']}", "split": "val",
-            **logits_meta, "weights_hash": weights_hash(model)}
-    write_logits(out_dir / "logits.parquet", val_logits, labels, meta)
-    save_weights(model, out_dir / "student.safetensors")
-    log.info("transfer outputs (metrics, per_class, logits, student weights) written to %s", out_dir)

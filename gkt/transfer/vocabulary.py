@@ -1,15 +1,20 @@
-"""The transfer vocabulary, in one place: methods and their hyperparameters (defaults and allowed
-values), the MCL suffix, multi-teacher modes and soup names, and the run-folder format.
+"""The transfer vocabulary, in one place: the methods' cards (their hyperparameters with defaults and
+allowed values, labels, groups and colours, declared by the loss classes), the run settings, the MCL
+suffix, multi-teacher modes and soup names, and the run-folder format.
 
 Configs, the CLI, the Snakemake rules, the job planner, the losses, the database and the figures all
-read these names from here; adding a transfer method means registering its loss class
-(`gkt/transfer/losses.py`) and adding its hyperparameters to `LOSS_PARAMS`. No torch: Snakemake imports this at
-parse time, so every value is checked before any job starts (docs/method.md#transfer-methods).
+read these names from here; adding a transfer method means registering its loss class with its card
+(`@register(name, card=MethodCard(...))`, gkt/transfer/losses.py) and rerunning
+`python scripts/method_cards.py`, which writes the cards to methods.json for the readers without torch.
+No torch: Snakemake imports this at parse time, so every value is checked before any job starts
+(docs/method.md#transfer-methods).
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
-import re
+from pathlib import Path
 from dataclasses import dataclass
 
 from gkt.errors import GktError
@@ -38,84 +43,122 @@ class Param:
         return None
 
 
-def _positive(default, integer=False) -> Param:
+def positive(default, integer=False) -> Param:
     return Param(default, 0, low_open=True, integer=integer)
 
 
-def _unit(default, high_open=False) -> Param:
+def unit(default, high_open=False) -> Param:
     return Param(default, 0, 1, high_open=high_open)
 
 
-TEMPERATURE = _positive(1.0)
 
-# Loss hyperparameters of every registered loss (docs/method.md#transfer-methods). XE-KL's λ is the
-# most distillation-heavy value of the paper's grid; CD weights its two terms 1:1; CRD uses Tian et
-# al.'s settings.
-LOSS_PARAMS: dict[str, dict[str, Param]] = {
-    "kl": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True)},
-    "xekl": {"temperature": TEMPERATURE, "lam": _unit(0.5), "smoothing": _unit(0.0, high_open=True)},
-    "xekl_ls": {"temperature": TEMPERATURE, "lam": _unit(0.5), "smoothing": _unit(0.1, high_open=True)},
-    "kl_topk": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True),
-                "k": _positive(10, integer=True)},
-    "kl_dp": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True)},
-    "kl_dp_unsup": {"temperature": TEMPERATURE, "lam": _unit(1.0), "smoothing": _unit(0.0, high_open=True)},
-    "cd": {"temperature": TEMPERATURE, "lam": _unit(0.5)},
-    "crd": {"feat_dim": _positive(128, integer=True), "nce_k": _positive(16384, integer=True),
-            "nce_t": _positive(0.07), "nce_momentum": _unit(0.5), "beta": _unit(0.8)},
-}
+
+@dataclass(frozen=True)
+class MethodCard:
+    """What everything but the trainer knows of a transfer method, declared by its registered loss class
+    (`@register(name, card=...)`, gkt/transfer/losses.py): its loss's hyperparameters with their defaults
+    and ranges, its label, its colour group (the paper's: distillation, continual learning, contrastive)
+    and colour, its place in the paper's order of methods, and a learning rate where the paper's
+    differs from the default. `mcl`: the card of its `<name>_mcl` variant where the paper has one (label,
+    group, color, order, lr and `loss` defaults over the base's)."""
+
+    params: dict
+    label: str
+    group: str
+    color: str | None = None
+    order: int | None = None
+    lr: float | None = None
+    loss: dict | None = None  # loss defaults over the params' (an MCL variant's)
+    mcl: "MethodCard | None" = None
+
+    def to_json(self) -> dict:
+        out = {"params": {k: _changed(p) for k, p in self.params.items()}, "label": self.label,
+               "group": self.group, "color": self.color, "order": self.order, "lr": self.lr, "loss": self.loss,
+               "mcl": self.mcl.to_json() if self.mcl else None}
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "MethodCard":
+        return cls(**{**d, "params": {k: Param(**p) for k, p in d.get("params", {}).items()},
+                      "mcl": cls.from_json(d["mcl"]) if d.get("mcl") else None})
+
+
+def _changed(param: Param) -> dict:
+    """A Param's fields that differ from the dataclass defaults (no infinities in the JSON), default always."""
+    fields = {f.name: f.default for f in dataclasses.fields(Param)}
+    return {k: v for k, v in dataclasses.asdict(param).items() if k == "default" or v != fields[k]}
+
+
+# The cards of the registered losses, as the loss classes declare them, in a file that parse-time
+# readers (Snakemake, the config checks) read without importing torch: scripts/method_cards.py writes it
+# from the classes, and a test fails when the two differ. A loss registered at run time (a user's, a
+# test's) adds its card here too (`add_card`).
+CARDS_FILE = Path(__file__).with_name("methods.json")
+CARDS: dict[str, MethodCard] = {name: MethodCard.from_json(d) for name, d in json.loads(CARDS_FILE.read_text()).items()}
+
+
+def add_card(name: str, card: MethodCard) -> None:
+    CARDS[name] = card
+
 
 # MCL (momentum-based weight interpolation, Stojanovski et al. 2022) wraps any loss: `<loss>_mcl`
 # (docs/method.md#mcl).
 MCL_SUFFIX = "_mcl"
-MCL_PARAMS = {"tau": Param(0.9999, 0, 1, low_open=True, high_open=True), "every": _positive(2, integer=True)}
+MCL_PARAMS = {"tau": Param(0.9999, 0, 1, low_open=True, high_open=True), "every": positive(2, integer=True)}
 
 # Run settings with their defaults and allowed values: the one home of both (TransferConfig's fields
 # default to them; the rest of TransferConfig is free-form or checked where used). subset_per_class:
 # none = the whole train split.
 RUN_PARAMS = {
-    # lr: the paper's, except where METHOD_LR says otherwise
-    "lr": _positive(1e-4), "momentum": _unit(0.9, high_open=True), "weight_decay": Param(1e-3, 0),
-    "epochs": Param(20, 0, integer=True), "batch_size": _positive(128, integer=True),
-    "eval_batch_size": _positive(512, integer=True), "eval_every": _positive(1, integer=True),
+    # lr: the paper's, except where a method's card says otherwise
+    "lr": positive(1e-4), "momentum": unit(0.9, high_open=True), "weight_decay": Param(1e-3, 0),
+    "epochs": Param(20, 0, integer=True), "batch_size": positive(128, integer=True),
+    "eval_batch_size": positive(512, integer=True), "eval_every": positive(1, integer=True),
     "workers": Param(0, 0, integer=True),
     "subset_per_class": Param(None, 0, low_open=True, integer=True), "seed": Param(0, 0, integer=True), **MCL_PARAMS,
 }
 TARGET_MODES = ("cached", "live")
 
-# The paper's learning rate of each method (Supp. A); `transfer.hparams` overrides it per config.
-METHOD_LR = {"xekl_mcl": 0.01}
 DEFAULT_LR = RUN_PARAMS["lr"].default
-# XE-KL+MCL's paper setting: λ 0.7 (Supp. A.1).
-METHOD_LOSS_OVERRIDES = {"xekl_mcl": {"lam": 0.7}}
 
 
 def split_method(method: str) -> tuple[str, bool]:
     """`'xekl_mcl'` → `('xekl', True)`: any loss combines with MCL through the `_mcl` suffix."""
-    if method.endswith(MCL_SUFFIX) and method[: -len(MCL_SUFFIX)] in LOSS_PARAMS:
+    if method.endswith(MCL_SUFFIX) and method[: -len(MCL_SUFFIX)] in CARDS:
         return method[: -len(MCL_SUFFIX)], True
     return method, False
 
 
 def known_methods() -> list[str]:
-    names = sorted(LOSS_PARAMS)
+    names = sorted(CARDS)
     return names + [n + MCL_SUFFIX for n in names]
 
 
 def check_method(method: str) -> tuple[str, bool]:
     base, mcl = split_method(method)
-    if base not in LOSS_PARAMS:
+    if base not in CARDS:
         raise GktError(f"unknown transfer method {method!r}: choose one of {', '.join(known_methods())}")
     return base, mcl
 
 
+def method_card(method: str) -> MethodCard | None:
+    """The card of a method name as runs and figures carry it: a loss's, its paper MCL variant's, or
+    None (multi-teacher modes, other MCL combinations, unknown names)."""
+    base, mcl = split_method(method)
+    card = CARDS.get(base)
+    return (card.mcl if mcl else card) if card else None
+
+
 def method_defaults(method: str) -> dict:
-    """Every hyperparameter of `method` with its default: the loss's, MCL's with the suffix, and lr."""
+    """Every hyperparameter of `method` with its default: the loss's, MCL's with the suffix (and the
+    paper's MCL variant's own loss defaults), and lr."""
     base, mcl = check_method(method)
-    out = {k: p.default for k, p in LOSS_PARAMS[base].items()}
+    out = {k: p.default for k, p in CARDS[base].params.items()}
+    own = method_card(method)  # None: an MCL combination the paper has no settings for
     if mcl:
         out.update({k: p.default for k, p in MCL_PARAMS.items()})
-    out.update(METHOD_LOSS_OVERRIDES.get(method, {}))
-    out["lr"] = METHOD_LR.get(method, DEFAULT_LR)
+    out.update((own.loss if own else None) or {})
+    out["lr"] = (own.lr if own else None) or DEFAULT_LR
     return out
 
 
@@ -134,7 +177,7 @@ def loss_hparams(method: str, values: dict, where: str) -> dict:
     """The loss's hyperparameters of `method`: defaults, then `values`; unknown or out-of-range ones
     are errors naming the config key."""
     base, _ = check_method(method)
-    params = LOSS_PARAMS[base]
+    params = CARDS[base].params
     unknown = sorted(set(values) - set(params))
     if unknown:
         raise GktError(f"{where}: {unknown} are not hyperparameters of {base!r}; it takes {sorted(params)} "
@@ -155,7 +198,7 @@ ORDERS = ("ascending", "descending")
 # order by val accuracy, weakest first, and the greedy soup's held-out share of the transfer set.
 MULTI_ORDER = "ascending"
 MULTI_HOLDOUT = 0.1
-# The soup job writes the uniform soup to multi_soup/ and the greedy soup beside it.
+# The soup job writes the uniform soup to multi_soup-<objective>/ and the greedy soup beside it.
 GREEDY_SOUP = "multi_soup_greedy"
 TEACHER_SEP = "+"  # multi-teacher runs name their teachers joined by it
 PAIR_SEP = "__"  # <teacher>__<student>
@@ -189,15 +232,13 @@ def multi_mode(method: str) -> str | None:
 # runs: `multi_<mode>-<objective>` (`multi_sequential-kl_dp`, `multi_soup_greedy-kl`): the method says
 # how the teachers are combined and the objective which loss transfers, so KL-Dist and KL+DP runs of the
 # same teachers and student keep separate folders, and every run stays two levels deep (the database
-# reads transfer/*/*/metrics.parquet). Folders written before the objective was part of the name
-# (`multi_<mode>/...`) still parse, with objective None: their metrics.parquet records it.
+# reads transfer/*/*/metrics.parquet). Folders of an earlier layout without the objective
+# (`multi_<mode>/...`) are refused before any job (`legacy_multi_folders`).
 OBJECTIVE_SEP = "-"
 # Model names as the zoo schema allows them, minus the pair separator and a trailing '_'.
 MODEL_RE = r"[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*"
 SINGLE_METHOD_RE = r"(?!multi_)[a-z0-9_]+"
 OBJECTIVE_RE = r"[a-z0-9_]+"
-RUN_RE = re.compile(rf"(?P<method>[a-z0-9_]+)(?:{OBJECTIVE_SEP}(?P<objective>{OBJECTIVE_RE}))?/"
-                    rf"(?P<teacher>{MODEL_RE}(?:\+{MODEL_RE})*){PAIR_SEP}(?P<student>{MODEL_RE})")
 
 
 def method_folder(method: str, objective: str | None = None) -> str:
@@ -218,17 +259,8 @@ def run_path(method: str, teachers: str | list[str], student: str, objective: st
     return f"{method_folder(method, objective)}/{teacher}{PAIR_SEP}{student}"
 
 
-def parse_run_path(path: str) -> dict:
-    """`run_path`'s inverse: {method, objective, teacher, student} of a run folder (trailing parts
-    ignored). A single-teacher run's objective is its method; a multi-teacher folder of the layout
-    before objectives were named (`multi_<mode>/...`) has objective None."""
-    parts = str(path).replace("\\", "/").strip("/").split("/")
-    for i in range(len(parts) - 1):
-        m = RUN_RE.fullmatch("/".join(parts[i:i + 2]))
-        if m and (m["objective"] is None or multi_mode(m["method"]) is not None):
-            found = m.groupdict()
-            if multi_mode(found["method"]) is None:
-                found["objective"] = found["method"]
-            return found
-    raise GktError(f"{path} is not a transfer run folder <method>/<teacher>__<student> "
-                   f"(multi-teacher: multi_<mode>{OBJECTIVE_SEP}<objective>/<t1+t2+...>__<student>)")
+def legacy_multi_folders(transfer_dir: str | Path) -> list[str]:
+    """Multi-teacher method folders of `transfer_dir` without an objective in their name (`multi_<mode>/`,
+    the layout before objectives were named): their runs would count beside the current folders'."""
+    return sorted(str(d) for d in Path(transfer_dir).glob(f"{MULTI_PREFIX}*")
+                  if d.is_dir() and OBJECTIVE_SEP not in d.name)

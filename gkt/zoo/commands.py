@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from gkt.config import add_common, json_or_file, pick_model
+from gkt.args import add_common, json_or_file
+from gkt.errors import GktError
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def register(sub) -> None:
 
 
 def run(args) -> None:
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
     from gkt.device import setup_torch
     from gkt.zoo.spec import ModelSpec
     from gkt.zoo.store import record_path, save_model
@@ -31,3 +32,13 @@ def run(args) -> None:
     model, record = make_zoo_model(spec, dataset, device)
     save_model(model, record, args.zoo_dir)
     log.info("zoo entry %s written to %s", spec.name, record_path(args.zoo_dir, spec.name))
+
+
+def pick_model(entry_or_config: dict, name: str | None = None) -> dict:
+    """A zoo entry given either directly or as a whole config plus a model name."""
+    if "zoo" not in entry_or_config:
+        return entry_or_config
+    for entry in entry_or_config["zoo"]:
+        if entry.get("name") == name:
+            return entry
+    raise GktError(f"model {name!r} is not in the config's zoo: add it under zoo: or fix the name")

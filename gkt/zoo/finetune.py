@@ -96,7 +96,7 @@ def finetune(spec: ModelSpec, dataset: DatasetSource, device: torch.device
     """Fine-tune `spec` for the zoo of `dataset`. Returns the model, the spec it was built from (the
     base's architecture), the recipe used, the data set it was fine-tuned on and the record's base_*
     fields."""
-    from gkt.data.registry import get_dataset
+    from gkt.data.factory import get_dataset
 
     zoo_dir, base_name = spec.base["zoo"], spec.base["model"]
     base = read_record(zoo_dir, base_name)

@@ -13,6 +13,7 @@ per-model normalisation; models with the same geometry can share one decoded, re
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -114,3 +115,10 @@ def split_eval(transform: Callable) -> tuple[Callable, Normalise] | None:
     mean = torch.as_tensor(norm.mean, dtype=torch.float32)
     std = torch.as_tensor(norm.std, dtype=torch.float32)
     return T.Compose([*steps[:-2], MaybePILToTensor()]), Normalise(mean, std)
+
+
+def add_eval_size(parser: argparse.ArgumentParser) -> None:
+    """`--eval-size`: the evaluation convention (logits.eval_size), one for the caches and the transfers that read them."""
+    parser.add_argument("--eval-size", choices=EVAL_SIZES, default=DEFAULT_EVAL_SIZE,
+                        help="preprocess every model at timm's test size (its results tables' convention) or at its "
+                             f"training size (logits.eval_size; default {DEFAULT_EVAL_SIZE})")

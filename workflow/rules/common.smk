@@ -13,7 +13,7 @@ import os
 
 from snakemake.settings.enums import RerunTrigger
 
-from gkt.config import check_studies, results_name
+from gkt.workflow.config import check_studies, results_name
 from gkt.transfer import vocabulary as vocab
 from gkt.recommend.jobs import improve_folder, improve_jobs, probe_jobs, ranks
 from gkt.transfer.jobs import Job, explicit_jobs, random_runs
@@ -102,7 +102,7 @@ def transfer_inputs(method, teachers, student):
 # or runs are drawn at run time, else those the configured runs read (at paper scale a train cache is a
 # pass over the transfer split).
 _TRAIN_READ = {m for job in TRANSFER_JOBS.values()
-               for m in train_cache_models(job.loss or job.method, job.teachers, job.student)}
+               for m in train_cache_models(job.objective, job.teachers, job.student)}
 TRAIN_CACHE_MODELS = MODELS if RANKS or random_runs(TRANSFER) else [m for m in MODELS if m in _TRAIN_READ]
 
 

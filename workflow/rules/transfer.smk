@@ -7,8 +7,6 @@
 # gkt/transfer/vocabulary.py, run_path). The jobs come from the config's `transfer:` section
 # (gkt/transfer/jobs.py). Runs drawn at random from pairs above a ρ_pos threshold depend on the pair
 # statistics, so they are planned in the checkpoint `transfer_plan`; explicit runs need no checkpoint.
-import glob
-import sys
 
 from gkt.transfer import vocabulary as vocab
 from gkt.transfer.jobs import random_runs
@@ -51,7 +49,7 @@ rule transfer:
 
 rule transfer_multi:
     input:
-        unpack(lambda w: transfer_inputs(multi_job(w).loss, w.teachers.split("+"), w.student)),
+        unpack(lambda w: transfer_inputs(multi_job(w).objective, w.teachers.split("+"), w.student)),
     output:
         **{name.split(".")[0]: f"{MULTI_DIR}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
@@ -64,10 +62,10 @@ rule transfer_multi:
         eval_size=EVAL_SIZE,
         zoo_dir=lambda w, input: os.path.dirname(input.student_record),
         logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
-        method=lambda w: multi_job(w).loss,
+        method=lambda w: multi_job(w).objective,
         order=lambda w: multi_job(w).order,
         teachers=lambda w: w.teachers.split("+"),
-        settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w).loss))),
+        settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w).objective))),
         out=lambda w, output: os.path.dirname(output.metrics),
     conda:
         GKT_ENV
@@ -85,7 +83,7 @@ rule transfer_multi:
 
 rule transfer_soup:
     input:
-        unpack(lambda w: transfer_inputs(multi_job(w, "soup").loss, w.teachers.split("+"), w.student)),
+        unpack(lambda w: transfer_inputs(multi_job(w, "soup").objective, w.teachers.split("+"), w.student)),
     output:
         **{f"uniform_{name.split('.')[0]}": f"{MULTI_DIR}/{name}".replace("{mode}", "soup") for name in TRANSFER_FILES},
         **{f"greedy_{name.split('.')[0]}": f"{GREEDY_DIR}/{name}" for name in TRANSFER_FILES},
@@ -98,10 +96,10 @@ rule transfer_soup:
         eval_size=EVAL_SIZE,
         zoo_dir=lambda w, input: os.path.dirname(input.student_record),
         logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
-        method=lambda w: multi_job(w, "soup").loss,
+        method=lambda w: multi_job(w, "soup").objective,
         holdout=lambda w: multi_job(w, "soup").holdout,
         teachers=lambda w: w.teachers.split("+"),
-        settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w, "soup").loss))),
+        settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w, "soup").objective))),
         out=lambda w, output: os.path.dirname(output.uniform_metrics),
         greedy=lambda w, output: os.path.dirname(output.greedy_metrics),
     conda:
@@ -117,18 +115,6 @@ rule transfer_soup:
         " --student {wildcards.student} --holdout {params.holdout} --settings {params.settings:q}"
         " --out {params.out:q} --out-greedy {params.greedy:q} --threads {threads}"
 
-
-# Multi-teacher folders of the layout before objectives were part of their names (multi_<mode>/):
-# the database still reads them, and prefers a run of the new layout where both exist; the workflow
-# writes its runs to the new folders, so say once which old folders can go.
-_legacy = sorted(d for d in glob.glob(f"{TRANSFER_DIR}/{vocab.MULTI_PREFIX}*/")
-                 if vocab.OBJECTIVE_SEP not in os.path.basename(d.rstrip("/")))
-if _legacy and TRANSFER.get("multi"):
-    sys.stderr.write(
-        f"gkt: note: {', '.join(_legacy)} hold(s) multi-teacher runs of the old layout (no objective in the "
-        f"folder name); this workflow writes them to multi_<mode>{vocab.OBJECTIVE_SEP}<objective>/ and reruns "
-        f"them there. The database reads both and keeps the new run where both exist: delete the old folders "
-        f"once the new runs are done.\n")
 
 if random_runs(TRANSFER):
 

@@ -1,3 +1,9 @@
+/*---
+doc: Class index -> name, from class_embeddings, else from per_class.
+columns:
+  class: class index
+  class_name: class name
+---*/
 -- classes: class index -> name, from class_embeddings, else from per_class.
 SELECT "class", class_name FROM class_embeddings
 UNION ALL

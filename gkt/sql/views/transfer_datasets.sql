@@ -1,3 +1,16 @@
+/*---
+doc: 'Final epoch of every single- and multi-teacher run of this results folder and of the folders given to `gkt
+  db --extra-results` (other datasets: Fig. 9), runs with a domain-shifted teacher left out (they are Fig. 10''s
+  experiment, not transfer within a data set).'
+columns:
+  dataset: results folder name
+  method: transfer method
+  teacher: teacher(s)
+  student: student
+  is_multi: multi-teacher run
+  delta_acc: acc_teacher - acc_student
+  delta_transf: transfer delta
+---*/
 -- transfer_datasets: the final epoch of every transfer run of this results folder (transfer_final)
 -- and of the results folders given to `gkt db --extra-results`, each named by its folder. Runs whose
 -- teacher was made for another data set (teacher_domain_shifted: Fig. 10's experiment) are left out,

@@ -1,3 +1,59 @@
+/*---
+doc: 'One row per transfer run: its last epoch, with the initial flip rates, the overall transfer rate and the teacher''s
+  and student''s zoo metadata. Fractions 0..1.'
+columns:
+  run: run directory
+  method: transfer method
+  objective: 'transfer loss of the run as recorded in its metrics (transfer_metrics.objective): the method for single-teacher
+    runs, the loss used for multi-teacher runs'
+  teacher: teacher(s)
+  student: student
+  n_teachers: teachers
+  is_multi: multi-teacher run
+  epochs: last epoch
+  acc: final val top-1
+  acc_student: initial student top-1
+  acc_teacher: (best) teacher top-1
+  delta_acc: acc_teacher - acc_student
+  delta_transf: acc - acc_student
+  success: delta_transf > 0
+  gain: knowledge gain
+  loss: knowledge loss
+  delta_transf_se: 'standard error of delta_transf (paired proportions: sqrt(gain + loss - delta_transf^2) / sqrt(n))'
+  delta_transf_lo: delta_transf - 1.96 delta_transf_se (normal 95 % interval)
+  delta_transf_hi: delta_transf + 1.96 delta_transf_se
+  mcnemar_p: exact two-sided McNemar p-value of gained vs lost val samples
+  significant: mcnemar_p < 0.05
+  significant_success: delta_transf > 0 and significant
+  rho_pos_initial: rho_pos before transfer
+  rho_neg_initial: rho_neg before transfer
+  rho_pos: rho_pos after
+  rho_neg: rho_neg after
+  delta_rho_pos: rho_pos change
+  delta_rho_neg: rho_neg change
+  dp_pos_to_teacher: mean over the rows after epoch 0 (each covering the epochs since the one before) of the DP
+    share of positive flips routed to the teacher
+  dp_neg_to_teacher: mean over the rows after epoch 0 (each covering the epochs since the one before) of the DP
+    share of negative flips routed to the teacher
+  lr: learning rate
+  temperature: temperature
+  lam: lambda
+  seconds_total: summed epoch seconds
+  transfer_rate: transferred / positive flips over all classes (from transfer_per_class)
+  student_family: student family
+  student_arch_family: student architecture family
+  student_params: student parameters
+  student_top1: student top-1 (zoo record)
+  student_dataset: dataset of the student's zoo record
+  teacher_family: teacher family (NULL for multi-teacher runs)
+  teacher_arch_family: teacher architecture family
+  teacher_params: teacher parameters
+  teacher_top1: teacher top-1 (zoo record)
+  teacher_dataset: dataset of the teacher's zoo record
+  teacher_domain_shifted: the teacher's record names another dataset than the student's
+  pair_entropy_norm: normalised entropy of the pair's complementary knowledge (pairs)
+  pair_kappa: error consistency of the pair (pairs)
+---*/
 -- transfer_final: one row per transfer run, its last epoch, with the initial flip rates, the summed
 -- epoch seconds, the mean DP shares, the overall transfer rate and the zoo metadata of teacher and
 -- student. A run's uncertainty (docs/method.md#uncertainty): the standard error of its Δtransf, a

@@ -1,8 +1,10 @@
-"""Config fragments on the command line: Snakemake rules pass the validated pieces they depend on as
-inline JSON (so a changed recipe reruns exactly its job); people may pass a YAML/JSON file instead."""
+"""The workflow config's checks, run by the Snakefile before any job (`snakemake -n` included): the
+schema (one line naming the key), then what the schema cannot see (unknown models, impossible pair
+counts, out-of-range hyperparameters, results that no rerun trigger would replace), the studies of
+other data sets beside it, and nested `--config` values typed as the schema says. It sits above every
+stage, whose config sections it checks; the stages' commands never import it."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import re
@@ -11,64 +13,36 @@ from pathlib import Path
 
 import yaml
 
+from gkt.args import yaml_problem
 from gkt.errors import GktError
 from gkt.zoo.spec import resolve_bases, same_folder
 
 
-def json_or_file(value: str):
-    """argparse type: inline JSON (`{"name": "mnist5k"}`) or a path to a YAML/JSON file."""
-    text = value.strip()
-    if not text.startswith(("{", "[")):
-        path = Path(value)
-        if not path.exists():
-            raise argparse.ArgumentTypeError(f"{value!r} is neither inline JSON nor an existing YAML/JSON file")
-        text = path.read_text()
-    try:
-        return yaml.safe_load(text)  # YAML is a superset of JSON
-    except yaml.YAMLError as e:
-        raise argparse.ArgumentTypeError(yaml_problem(e, repr(value[:60]))) from None
+# Config keys that were renamed: (section, list, old key) -> new key. A config with the old key fails
+# with a line naming the new one instead of the schema's "unknown key".
+RENAMED_KEYS = {("transfer", "multi", "method"): "objective"}
 
 
-def yaml_problem(error: yaml.YAMLError, where: str) -> str:
-    """A YAML syntax error as one line: `where` (the file), the line and column, what is wrong there."""
-    mark = getattr(error, "problem_mark", None)
-    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    what = " ".join(str(getattr(error, "problem", None) or error).split())[:160]
-    return f"{where}: YAML syntax error{at}: {what}; fix it there"
-
-
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=json_or_file, required=True,
-                        help="the config's dataset mapping, inline JSON or a YAML file (e.g. '{\"name\": \"mnist5k\"}')")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-
-
-def add_eval_size(parser: argparse.ArgumentParser) -> None:
-    """`--eval-size`: the evaluation convention (logits.eval_size), one for the caches and the transfers that read them."""
-    from gkt.zoo.transforms import DEFAULT_EVAL_SIZE, EVAL_SIZES
-
-    parser.add_argument("--eval-size", choices=EVAL_SIZES, default=DEFAULT_EVAL_SIZE,
-                        help="preprocess every model at timm's test size (its results tables' convention) or at its "
-                             f"training size (logits.eval_size; default {DEFAULT_EVAL_SIZE})")
-
-
-def pick_model(entry_or_config: dict, name: str | None = None) -> dict:
-    """A zoo entry given either directly or as a whole config plus a model name."""
-    if "zoo" not in entry_or_config:
-        return entry_or_config
-    for entry in entry_or_config["zoo"]:
-        if entry.get("name") == name:
-            return entry
-    raise GktError(f"model {name!r} is not in the config's zoo: add it under zoo: or fix the name")
+def renamed_key_problem(config: dict) -> str | None:
+    for (section, entries, old), new in RENAMED_KEYS.items():
+        for i, entry in enumerate((config.get(section) or {}).get(entries) or []):
+            if isinstance(entry, dict) and old in entry:
+                return (f"{section}.{entries}[{i}].{old} is now called {new} (the transfer method the teachers are "
+                        f"combined with): rename the key to {new}")
+    return None
 
 
 def config_problem(config: dict, schema_path: str | Path) -> str | None:
     """The most relevant schema violation of a workflow config, as one line (None when valid).
 
     `snakemake.utils.validate` reports the same violations, but with the whole schema dumped; this
-    names the key and what is allowed there, which is what a user needs to fix it.
+    names the key and what is allowed there, which is what a user needs to fix it. A renamed key
+    (RENAMED_KEYS) is named with its new name first.
     """
     import jsonschema
+
+    if problem := renamed_key_problem(config):
+        return problem
 
     schema = yaml.safe_load(Path(schema_path).read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
@@ -194,10 +168,17 @@ def load_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path
 def results_problem(config: dict) -> str | None:
     """What the config's results folder holds that no rerun trigger would replace although it is not
     what the config makes: a logits cache made by another model or other weights than its zoo record
-    (gkt.logits.cache.foreign_cache). One line, or None."""
+    (gkt.logits.cache.foreign_cache), or multi-teacher runs of the layout before objectives were named
+    (their runs would count twice beside the current folders'). One line, or None."""
     from gkt.logits.cache import foreign_cache
+    from gkt.transfer.vocabulary import OBJECTIVE_SEP, legacy_multi_folders
 
-    return foreign_cache(f"results/{results_name(config)}/logits", zoo_dir(config), [m["name"] for m in config["zoo"]])
+    results = f"results/{results_name(config)}"
+    if legacy := legacy_multi_folders(f"{results}/transfer"):
+        return (f"{', '.join(legacy)} hold(s) multi-teacher runs of an earlier layout (no objective in the folder "
+                f"name), which gkt no longer reads: delete them; the workflow reruns configured runs in "
+                f"multi_<mode>{OBJECTIVE_SEP}<objective>/")
+    return foreign_cache(f"{results}/logits", zoo_dir(config), [m["name"] for m in config["zoo"]])
 
 
 def workflow_config_problem(config: dict, schema_path: str | Path, fill_defaults) -> str | None:
