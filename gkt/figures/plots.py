@@ -661,6 +661,23 @@ def _family_means(ax, df, s_fams, t_fams, norm):
     ax.set_title("mean per family block", fontweight="normal")
 
 
+def _against_measured(df, x: str):
+    """Each student's measured KL+DP runs, `x` against measured_pp, one colour per student, its `is_top`
+    pick ringed, the students' legend to the right: (figure, axes)."""
+    fig, axes = st.subplots(width=5.2, height=3.6)
+    ax = axes[0, 0]
+    students = list(dict.fromkeys(df["student"]))
+    colors = {s: (list(st.FAMILY_COLORS.values()) + st.EXTRA_COLORS)[i % 10] for i, s in enumerate(students)}
+    for s in students:
+        rows = _rows(df, "student", s)
+        ax.scatter(rows[x], rows["measured_pp"], s=22, color=colors[s], edgecolor="white", lw=0.4, label=s, zorder=3)
+        top = rows.filter(pl.col("is_top"))
+        ax.scatter(top[x], top["measured_pp"], s=70, facecolor="none", edgecolor=colors[s], lw=1.1, zorder=2)
+    st.zero_line(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="student", fontsize="small")
+    return fig, ax
+
+
 @register_figure(
     "ranking_fit", label="Ranking fit", title="Predicted vs. measured KL+DP transfer delta, leave one student out",
     caption="Each point is one measured KL-Dist + DP run: its transfer delta predicted before transfer from the pair's "
@@ -672,25 +689,13 @@ def _family_means(ax, df, s_fams, t_fams, norm):
     needs=[RANKING], empty="needs fitted rankings of students with measured KL+DP runs (stage recommend; too few "
                            "runs to fit: see the validation table)")
 def ranking_fit(df, ctx):
-    fig, axes = st.subplots(width=5.2, height=3.6)
-    ax = axes[0, 0]
-    students = list(dict.fromkeys(df["student"]))
-    colors = {s: (list(st.FAMILY_COLORS.values()) + st.EXTRA_COLORS)[i % 10] for i, s in enumerate(students)}
-    for s in students:
-        rows = _rows(df, "student", s)
-        ax.scatter(rows["predicted_pp"], rows["measured_pp"], s=22, color=colors[s], edgecolor="white", lw=0.4,
-                   label=s, zorder=3)
-        top = rows.filter(pl.col("is_top"))
-        ax.scatter(top["predicted_pp"], top["measured_pp"], s=70, facecolor="none", edgecolor=colors[s], lw=1.1,
-                   zorder=2)
+    fig, ax = _against_measured(df, "predicted_pp")
     lo = float(min(df["predicted_pp"].min(), df["measured_pp"].min()))
     hi = float(max(df["predicted_pp"].max(), df["measured_pp"].max()))
     pad = 0.05 * (hi - lo or 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], ls="--", color=st.NEUTRAL, lw=1)
-    st.zero_line(ax)
     ax.set_xlabel(r"predicted $\Delta_{transf}$ [pp]" + "\n(fit without the student's runs)")
     ax.set_ylabel(r"measured $\Delta_{transf}$ [pp]")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="student", fontsize="small")
     return fig
 
 
@@ -705,19 +710,8 @@ def ranking_fit(df, ctx):
     needs=[RANKING, ("recommend_probes", "probe")],
     empty="needs probes of students with measured KL+DP runs (config recommend.probe, stage probe)")
 def probe_fit(df, ctx):
-    fig, axes = st.subplots(width=5.2, height=3.6)
-    ax = axes[0, 0]
-    students = list(dict.fromkeys(df["student"]))
-    colors = {s: (list(st.FAMILY_COLORS.values()) + st.EXTRA_COLORS)[i % 10] for i, s in enumerate(students)}
-    for s in students:
-        rows = _rows(df, "student", s)
-        ax.scatter(rows["probe_pp"], rows["measured_pp"], s=22, color=colors[s], edgecolor="white", lw=0.4,
-                   label=s, zorder=3)
-        top = rows.filter(pl.col("is_top"))
-        ax.scatter(top["probe_pp"], top["measured_pp"], s=70, facecolor="none", edgecolor=colors[s], lw=1.1, zorder=2)
-    st.zero_line(ax)
+    fig, ax = _against_measured(df, "probe_pp")
     ax.axvline(0, color=st.NEUTRAL, lw=0.8, zorder=1)
     ax.set_xlabel(r"probe $\Delta_{transf}$ [pp]" + "\n(held-out train images)")
     ax.set_ylabel(r"measured $\Delta_{transf}$ [pp] (val)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="student", fontsize="small")
     return fig
