@@ -43,6 +43,12 @@ class Estimate:
     side: int = 1  # +1: the paper's claim is estimate > null; -1: estimate < null
     minimum: int = 3  # fewer units than this: not testable
 
+    def __post_init__(self):
+        # The units in a fixed order (their values sorted), so that neither the estimate's float sum nor
+        # the bootstrap's resamples depend on the order a query or a group-by returned them in.
+        rows = np.asarray(self.rows)
+        self.rows = np.sort(rows) if rows.ndim == 1 else rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
+
     def interval(self) -> tuple[float, float]:
         rng = np.random.default_rng(SEED)
         idx = rng.integers(0, len(self.rows), size=(BOOTSTRAP, len(self.rows)))

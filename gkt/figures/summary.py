@@ -31,7 +31,7 @@ def success_summary(per_student: pl.DataFrame, n_boot: int = BOOTSTRAP, seed: in
     `_lo`/`_hi` bounds, plus the numbers of students and runs."""
     rows = []
     for method in per_student["method"].unique(maintain_order=True).to_list():
-        d = per_student.filter(pl.col("method") == method)
+        d = per_student.filter(pl.col("method") == method).sort("student")  # resamples independent of row order
         arrays = [d[c].to_numpy().astype(float) for c in ("teachers", "successes", "significant_successes",
                                                            "sum_delta_transf")]
         point = _stats(*arrays)

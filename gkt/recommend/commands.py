@@ -13,7 +13,7 @@ from pathlib import Path
 from gkt.args import json_or_file
 from gkt.zoo.transforms import add_eval_size
 from gkt.layout import RESULTS_HELP
-from gkt.recommend.jobs import IMPROVE_RANKERS, PROBE_DIR, PROBE_SHARE, ProbeSpec
+from gkt.recommend.jobs import IMPROVE_RANKERS, PROBE_DIR, PROBE_SHARE, ProbeSpec, probe_candidates
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,6 @@ def probe_student(args, results: Path):
 
     from gkt.data.factory import get_dataset
     from gkt.device import setup_torch
-    from gkt.errors import GktError
     from gkt.io import write_parquet
     from gkt.recommend.features import zoo_records
     from gkt.recommend.improve import kl_dp_settings
@@ -127,21 +126,14 @@ def probe_student(args, results: Path):
                         cfg.epochs, where="--probe")
     records = zoo_records(results)
     trained = [name for name, r in records.items() if r.source != "random"]
-    if args.student not in trained:
-        raise GktError(f"--student {args.student!r} is not a trained zoo model of {results}: choose among "
-                       f"{', '.join(trained)}")
-    if args.probe_teachers and args.probe_top:
-        raise GktError("give --probe-teachers or --probe-top, not both")
-    if args.probe_teachers:
-        unknown = [t for t in args.probe_teachers if t not in trained]
-        if unknown:
-            raise GktError(f"--probe-teachers {unknown[0]!r} is not a trained zoo model: choose among {', '.join(trained)}")
-        teachers = [t for t in args.probe_teachers if t != args.student]
-    elif spec.top:
+    teachers = probe_candidates(args.student, trained, [n for n in records if n not in trained], args.probe_teachers,
+                                spec.top, {"student": "--student", "teachers": "--probe-teachers",
+                                           "both": "give --probe-teachers or --probe-top, not both"})
+    if teachers is None and spec.top:
         ranking, _ = ranking_of(results, args.settings, [args.student])
         teachers = ranking.filter((pl.col("student") == args.student) & pl.col("rank").is_not_null()
                                   & ~pl.col("teacher_is_control")).sort("rank")["teacher"].head(spec.top).to_list()
-    else:
+    elif teachers is None:
         teachers = [t for t in trained if t != args.student]
     inputs = Inputs(get_dataset(args.dataset), results / "zoo", results / "logits", setup_torch(args.threads),
                     eval_size=args.eval_size)

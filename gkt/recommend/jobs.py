@@ -99,6 +99,23 @@ def probe_spec(config: dict) -> ProbeSpec | None:
     return ProbeSpec.of(config["recommend"]["probe"], resolve(METHOD, transfer.get("defaults"), transfer.get("hparams")).epochs)
 
 
+def probe_candidates(student: str, trained: list[str], controls: list[str], teachers: list[str] | None,
+                     top: int | None, keys: dict[str, str]) -> list[str] | None:
+    """The teachers to probe for `student`: `teachers` without the student, or None when they are chosen
+    when the probes run (the top N of the fitted ranking, or every trained model but the student).
+    Checked the same for the config and the command line; `keys` names their options in the error lines."""
+    if teachers and top:
+        raise GktError(keys["both"])
+    if student not in trained:
+        raise GktError(f"{keys['student']}: {student!r} is not a trained zoo model: choose among {', '.join(trained)}")
+    for t in teachers or []:
+        if t not in trained:
+            raise GktError(f"{keys['teachers']}: {t!r} is not a trained zoo model"
+                           + (" (random-init controls are never candidates)" if t in controls else "")
+                           + f": choose among {', '.join(trained)}")
+    return [t for t in teachers if t != student] if teachers else None
+
+
 def probe_jobs(config: dict) -> dict[str, list[str] | None]:
     """student -> its probed teachers (None: every candidate, or the top N, chosen when the job runs) of the
     config's `recommend.probe`, checked against the zoo before any job starts."""
@@ -110,18 +127,9 @@ def probe_jobs(config: dict) -> dict[str, list[str] | None]:
     if not ranks(config):
         raise GktError("recommend.probe: probes are KL+DP runs with the settings of transfer.runs' kl_dp runs, and "
                        "transfer.runs has none: add kl_dp runs to transfer.runs or drop recommend.probe")
-    if entry.get("teachers") and entry.get("top"):
-        raise GktError("recommend.probe: give teachers or top, not both")
     jobs = {}
     for student in entry.get("students") or []:
-        if student not in trained:
-            raise GktError(f"recommend.probe.students: {student!r} is not a trained zoo model: choose among "
-                           f"{', '.join(trained)}")
-        teachers = entry.get("teachers")
-        for t in teachers or []:
-            if t not in trained:
-                raise GktError(f"recommend.probe.teachers: {t!r} is not a trained zoo model"
-                               + (" (random-init controls are never candidates)" if t in controls else "")
-                               + f": choose among {', '.join(trained)}")
-        jobs[student] = [t for t in teachers if t != student] if teachers else None
+        jobs[student] = probe_candidates(student, trained, controls, entry.get("teachers"), entry.get("top"),
+                                         {"student": "recommend.probe.students", "teachers": "recommend.probe.teachers",
+                                          "both": "recommend.probe: give teachers or top, not both"})
     return jobs

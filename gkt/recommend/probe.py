@@ -60,33 +60,31 @@ def run_probes(inputs, cfg: TransferConfig, spec: ProbeSpec, student: str, teach
                ) -> pa.Table:
     """Probe every teacher of `teachers` for `student` (each reused when finished with the same inputs);
     returns the student's PROBE_SCHEMA table."""
+    from tqdm.auto import tqdm
+
     from gkt.transfer.run import cached_tables, participant, student_participant
     from gkt.transfer.trainer import Reference, Split, Trainer
 
-    if spec.epochs > cfg.epochs:
-        raise GktError(f"a probe of {spec.epochs} epochs is no shorter than the full run's {cfg.epochs}: lower "
-                       f"recommend.probe.epochs (or --probe-epochs)")
     ds = inputs.dataset
     train_rows, held, from_transfer = probe_rows(ds, cfg, spec.holdout_per_class)
+    both, n = np.concatenate([train_rows, held]), len(train_rows)
     probe_cfg = dataclasses.replace(cfg, epochs=spec.epochs, eval_every=spec.epochs)
     log.info("probing %d teacher(s) of %s: KL+DP for %d of the run's %d epochs on %d transfer images, read on %d "
              "held-out train images (%s) -> %s", len(teachers), student, spec.epochs, cfg.epochs, len(train_rows),
              len(held), "taken out of the transfer set" if from_transfer else "outside the transfer set", probe_dir)
     rows = []
-    for teacher in teachers:
+    for teacher in tqdm(teachers, desc=f"probes of {student}", unit="teacher", disable=None):
         s, s_rec = student_participant(inputs, student, cfg.augmentation)
         t, t_rec = participant(inputs, teacher, cfg.augmentation)
-        both = np.concatenate([train_rows, held])
         tables = cached_tables(inputs, [t_rec], s_rec, both)
         reference, targets = Reference(), None
         if tables is not None:  # else the trainer computes targets and reference predictions itself
-            n = len(train_rows)
             targets = {k: v[..., :n, :] for k, v in tables.items()}
             reference = Reference(teacher_preds=tables["teachers"][:, n:].argmax(-1).numpy())
-        out = probe_dir / run_path(METHOD, teacher, student)  # the KL+DP run folder's layout
+        run = run_path(METHOD, teacher, student)  # the KL+DP run folder's layout, under probe_dir
         trainer = Trainer(
             probe_cfg, s, [t], Split(ds.split("train"), ds.labels("train"), train_rows),
-            Split(ds.split("train"), ds.labels("train"), held, name="held-out train"), out, inputs.device,
+            Split(ds.split("train"), ds.labels("train"), held, name="held-out train"), probe_dir / run, inputs.device,
             tables=targets if probe_cfg.targets == "cached" else None, reference=reference,
             provenance={"train_samples": ds.samples_key("train", train_rows),
                         "holdout_samples": ds.samples_key("train", held), "eval_size": inputs.eval_size},
@@ -98,7 +96,7 @@ def run_probes(inputs, cfg: TransferConfig, spec: ProbeSpec, student: str, teach
                      "gain": last["gain"], "loss": last["loss"], "acc_before": last["acc_student"],
                      "acc_after": last["acc"], "epochs": spec.epochs, "run_epochs": cfg.epochs,
                      "transfer_images": len(train_rows), "holdout_images": len(held),
-                     "seconds": sum(r["seconds"] for r in done), "folder": f"{PROBE_DIR}/{run_path(METHOD, teacher, student)}"})
+                     "seconds": sum(r["seconds"] for r in done), "folder": f"{PROBE_DIR}/{run}"})
     return pa.Table.from_pylist(rows, schema=PROBE_SCHEMA)
 
 

@@ -42,3 +42,5 @@ SELECT m.* EXCLUDE (filename),
        len(string_split(teacher, '+')) AS n_teachers,
        starts_with(method, 'multi_') AS is_multi
 FROM {{files}} m
+-- In a fixed order: the figures' sums and bootstraps over runs then do not depend on how the files were scanned.
+ORDER BY run, epoch
