@@ -51,8 +51,6 @@ def unit(default, high_open=False) -> Param:
     return Param(default, 0, 1, high_open=high_open)
 
 
-
-
 @dataclass(frozen=True)
 class MethodCard:
     """What everything but the trainer knows of a transfer method, declared by its registered loss class
