@@ -334,6 +334,8 @@ def test_probe_config_is_checked_before_any_job():
         improve_jobs({**config, "recommend": {"improve": [{"student": "a", "teachers": 2, "ranker": "probe"}]}})
     with pytest.raises(GktError, match="transfer.runs has none"):
         probe_jobs({"zoo": zoo, "recommend": {"probe": {"students": ["a"]}}})
+    with pytest.raises(GktError, match=r"^recommend.probe.holdout_per_class = 0: give 1 or more$"):
+        probe_spec({**config, "recommend": {"probe": {"students": ["a"], "holdout_per_class": 0}}})
 
 
 def test_probe_ranking_reads_held_out_train_images_and_is_reused(tiny_results, tmp_path, capsys):
@@ -351,6 +353,8 @@ def test_probe_ranking_reads_held_out_train_images_and_is_reused(tiny_results, t
     settings = {**SETTINGS, "epochs": 2}
     args = ["recommend", "--results", str(results), "--student", "s", "--probe", "--dataset", '{"name": "mnist5k"}',
             "--settings", json.dumps(settings), "--probe-epochs", "1", "--probe-holdout", "20", "--threads", "1"]
+    long = [*args[:args.index("--probe-epochs") + 1], "2", *args[args.index("--probe-epochs") + 2:]]
+    assert main(long) == 2 and "--probe-epochs = 2: a probe is a shorter KL+DP run, give 1 to 1" in capsys.readouterr().err
     assert main(args) == 0
     printed = capsys.readouterr().out.splitlines()
     assert "order = the probes' delta_transf on held-out train images" in printed[0] and printed[-1] == "(3 rows)"

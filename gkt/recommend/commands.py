@@ -123,7 +123,7 @@ def probe_student(args, results: Path):
 
     cfg = kl_dp_settings(args.settings)
     spec = ProbeSpec.of({"epochs": args.probe_epochs, "holdout_per_class": args.probe_holdout, "top": args.probe_top},
-                        cfg.epochs, where="--probe")
+                        cfg.epochs, {"epochs": "--probe-epochs", "holdout_per_class": "--probe-holdout", "top": "--probe-top"})
     records = zoo_records(results)
     trained = [name for name, r in records.items() if r.source != "random"]
     teachers = probe_candidates(args.student, trained, [n for n in records if n not in trained], args.probe_teachers,

@@ -36,15 +36,18 @@ class ProbeSpec:
     top: int | None = None  # probe only the top N of the fitted ranking (None: every candidate)
 
     @classmethod
-    def of(cls, entry: dict | None, run_epochs: int, where: str = "recommend.probe") -> "ProbeSpec":
-        entry = entry or {}
+    def of(cls, entry: dict | None, run_epochs: int, keys: dict[str, str] | None = None) -> "ProbeSpec":
+        """The spec of a `recommend.probe` entry (or the command line's options, named by `keys`: field ->
+        the option's name in the error lines), checked against the full run's `run_epochs`."""
+        entry, keys = entry or {}, keys or {f: f"recommend.probe.{f}" for f in ("epochs", "holdout_per_class", "top")}
         epochs = int(entry.get("epochs") or max(1, math.ceil(PROBE_SHARE * run_epochs)))
         spec = cls(epochs, int(entry.get("holdout_per_class", cls.holdout_per_class)), entry.get("top"))
         if not 1 <= spec.epochs < max(run_epochs, 2):
-            raise GktError(f"{where}.epochs = {spec.epochs}: a probe is a shorter KL+DP run, give 1 to "
+            raise GktError(f"{keys['epochs']} = {spec.epochs}: a probe is a shorter KL+DP run, give 1 to "
                            f"{max(run_epochs - 1, 1)} (the full run has {run_epochs} epochs)")
-        if spec.holdout_per_class < 1 or (spec.top is not None and spec.top < 1):
-            raise GktError(f"{where}: holdout_per_class and top must be 1 or more")
+        for field in ("holdout_per_class", "top"):
+            if getattr(spec, field) is not None and getattr(spec, field) < 1:
+                raise GktError(f"{keys[field]} = {getattr(spec, field)}: give 1 or more")
         return spec
 
 
