@@ -88,10 +88,8 @@ def rank_teachers(features: pl.DataFrame, measured: pl.DataFrame, probes: pl.Dat
             **{f"coef_{c}": pl.lit(float(fit.coef[i]) if fit else None, pl.Float64) for i, c in enumerate(FEATURES)}))
     ranked = pl.concat(parts).join(measured.select("teacher", "student", measured_delta_transf="delta_transf"),
                                    on=["teacher", "student"], how="left")
-    if probes is None:
-        probes = pl.DataFrame(schema={"teacher": pl.String, "student": pl.String, "probe_delta_transf": pl.Float64})
     ranked = ranked.join(probes.select("teacher", "student", "probe_delta_transf"), on=["teacher", "student"],
-                         how="left")
+                         how="left") if probes is not None else ranked.with_columns(probe_delta_transf=pl.lit(None, pl.Float64))
     return _ranked(ranked)
 
 

@@ -73,12 +73,17 @@ def run_probes(inputs, cfg: TransferConfig, spec: ProbeSpec, student: str, teach
              "held-out train images (%s) -> %s", len(teachers), student, spec.epochs, cfg.epochs, len(train_rows),
              len(held), "taken out of the transfer set" if from_transfer else "outside the transfer set", probe_dir)
     rows = []
+    frozen = None  # the student's cached logits on both sets: read once, not once per teacher (GBs at paper scale)
     for teacher in tqdm(teachers, desc=f"probes of {student}", unit="teacher", disable=None):
         s, s_rec = student_participant(inputs, student, cfg.augmentation)
         t, t_rec = participant(inputs, teacher, cfg.augmentation)
-        tables = cached_tables(inputs, [t_rec], s_rec, both)
+        tables = cached_tables(inputs, [t_rec], s_rec if frozen is None else None, both)
         reference, targets = Reference(), None
         if tables is not None:  # else the trainer computes targets and reference predictions itself
+            if frozen is None:
+                frozen = tables.get("frozen")
+            else:
+                tables["frozen"] = frozen
             targets = {k: v[..., :n, :] for k, v in tables.items()}
             reference = Reference(teacher_preds=tables["teachers"][:, n:].argmax(-1).numpy())
         run = run_path(METHOD, teacher, student)  # the KL+DP run folder's layout, under probe_dir
