@@ -28,6 +28,25 @@ def test_unknown_dataset_is_one_clear_error():
         get_dataset({"name": "cifar"})
 
 
+def test_data_sets_are_known_from_their_modules_alone():
+    """A data set is its module: the names `snakemake -n` reads from the sources without torch are those the
+    factory's imports register, and each module registers the names it declares."""
+    import importlib
+    import subprocess
+    import sys
+
+    from gkt.data.factory import list_datasets
+    from gkt.data.registry import REGISTRY, declared_datasets
+
+    assert sorted(declared_datasets()) == list_datasets() and {"mnist5k", "digits", "imagefolder", "imagenet"} <= set(REGISTRY)
+    for name, module in declared_datasets().items():
+        assert REGISTRY[name].__module__ == importlib.import_module(module).__name__
+    torch_free = subprocess.run([sys.executable, "-c", "import sys; from gkt.data.checks import dataset_problem; "
+                                 "assert dataset_problem({'name': 'digits'}) is None; print('torch' in sys.modules)"],
+                                capture_output=True, text=True, check=True)
+    assert torch_free.stdout.strip() == "False"
+
+
 def test_imagenet_folder_labels_follow_imagenet_indices_and_subset(tmp_path):
     write_image_folder(tmp_path, SYNSETS, per_class=5)
     ds = get_dataset({"name": "imagenet", "root": str(tmp_path), "train_per_class": 2, "seed": 3})

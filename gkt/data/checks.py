@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from gkt.data.registry import declared_datasets
 from gkt.errors import GktError
 
 # torchvision's IMG_EXTENSIONS (tests/test_data.py keeps them equal), without importing torchvision.
@@ -72,14 +73,9 @@ def _own_classes(cfg: dict) -> None:
                            f"the train split's class folders are the data set's classes; add them there or remove them")
 
 
-def _nothing(cfg: dict) -> None:
-    """Embedded data sets ship in wheels: nothing to check before reading them."""
-
-
-# One entry per data set type (a module of gkt/data registers a reader under the same name in gkt.data.registry).
-CHECKS: dict[str, Callable[[dict], None]] = {
-    "mnist5k": _nothing, "digits": _nothing, "imagenet": _image_folders, "imagefolder": _own_classes,
-}
+# The data set types whose config can be checked before any data is read (the embedded ones ship in wheels:
+# nothing to check). Every type is a module of gkt/data that registers its reader (gkt.data.registry).
+CHECKS: dict[str, Callable[[dict], None]] = {"imagenet": _image_folders, "imagefolder": _own_classes}
 
 
 def dataset_type(cfg: dict) -> str | None:
@@ -90,15 +86,15 @@ def dataset_type(cfg: dict) -> str | None:
 
 def dataset_problem(cfg: dict) -> str | None:
     kind = dataset_type(cfg)
-    if kind not in CHECKS:
+    if kind not in declared_datasets():
         key = "dataset.type" if "type" in cfg else "dataset.name"
-        return (f"unknown dataset {kind!r} (config key {key}): use one of {', '.join(sorted(CHECKS))}"
+        return (f"unknown dataset {kind!r} (config key {key}): use one of {', '.join(sorted(declared_datasets()))}"
                 + ("" if "type" in cfg else ", or give your data set's type under dataset.type "
                                             "(imagefolder: any folder of class folders)"))
     if kind == "imagefolder" and not cfg.get("name"):
         return "dataset.name is missing: an imagefolder data set needs a name (results/<name>, zoo records, caches)"
     try:
-        CHECKS[kind](cfg)
+        CHECKS.get(kind, lambda cfg: None)(cfg)
     except GktError as e:
         return str(e)
     return None

@@ -1,12 +1,16 @@
-"""A config's dataset (`get_dataset`), from the dataset registry; every dataset module is imported here,
-which registers it (gkt.data.registry)."""
+"""A config's dataset (`get_dataset`), from the dataset registry; every module that declares a data set is
+imported here, which registers it (gkt.data.registry)."""
 from __future__ import annotations
 
-from gkt.data import digits, imagefolder, imagenet, mnist5k  # noqa: F401  (registering)
+import importlib
+
 from gkt.data.base import DatasetSource
 from gkt.data.checks import dataset_type
-from gkt.data.registry import REGISTRY
+from gkt.data.registry import REGISTRY, declared_datasets
 from gkt.errors import GktError
+
+for _module in sorted(set(declared_datasets().values())):
+    importlib.import_module(_module)  # registering
 
 
 def list_datasets() -> list[str]:
