@@ -9,6 +9,7 @@ from gkt.errors import GktError
 from gkt.transfer.contrastive import CRDDist
 from gkt.transfer.losses import LossContext, TransferBatch
 from gkt.transfer.objectives import build_loss
+from gkt.transfer.settings import resolve
 from gkt.transfer.vocabulary import known_methods, split_method
 from gkt.transfer.metrics import per_class_transfer, significance, transfer_metrics
 
@@ -175,16 +176,19 @@ def test_crd_heads_memory_and_negatives():
 
 
 def test_unknown_method_and_bad_hparams():
+    def settings(method, **loss):
+        return resolve(method, None, {method: loss})
+
     with pytest.raises(GktError, match="unknown transfer method"):
-        build_loss("kl_nope")
-    with pytest.raises(GktError, match=r"transfer.hparams.kl: \['tau'\] are not hyperparameters of 'kl'"):
-        build_loss("kl", tau=0.5)
+        settings("kl_nope")
+    with pytest.raises(GktError, match=r"transfer.hparams.kl: \['bogus'\] are not hyperparameters of 'kl'"):
+        settings("kl", bogus=0.5)
     with pytest.raises(GktError, match=r"transfer.hparams.xekl.lam = 1.5 must be in \[0, 1\]"):
-        build_loss("xekl", lam=1.5)
+        settings("xekl", lam=1.5)
     with pytest.raises(GktError, match="temperature = -1 must be > 0"):
-        build_loss("kl_dp", temperature=-1)
+        settings("kl_dp", temperature=-1)
     with pytest.raises(GktError, match="k = 2.5 must be an integer"):
-        build_loss("kl_topk", k=2.5)
+        settings("kl_topk", k=2.5)
     assert split_method("xekl_mcl") == ("xekl", True) and split_method("kl_dp") == ("kl_dp", False)
     assert {"kl", "xekl", "xekl_ls", "kl_topk", "kl_dp", "kl_dp_unsup", "cd", "crd", "xekl_mcl"} <= set(known_methods())
     assert len(known_methods()) == len(set(known_methods()))  # xekl_mcl once

@@ -35,7 +35,7 @@ def kl_dp_settings(given: dict | None) -> TransferConfig:
         raise GktError(f"--settings are for method {given['method']!r}: the ranking predicts {METHOD} transfers; "
                        f"drop the method key or set it to {METHOD}")
     base = dataclasses.asdict(resolve(METHOD))
-    return TransferConfig.from_dict({**base, **given, "loss": {**base["loss"], **(given.get("loss") or {})}})
+    return TransferConfig.from_dict({**base, **given, "loss": {**base["loss"], **(given.get("loss") or {})}}, "--settings")
 
 
 def top_teachers(ranking: pl.DataFrame, student: str, k: int, ranker: str = "model") -> list[str]:

@@ -6,6 +6,7 @@ Each command maps 1:1 onto a Snakemake rule; heavy imports happen inside the han
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def register(sub) -> None:
                    help="sequential: teachers by val accuracy, weakest first (ascending) or strongest first")
     p.add_argument("--holdout", type=float, default=vocab.MULTI_HOLDOUT,
                    help="soup: held-out share of the transfer set for the greedy soup")
-    p.add_argument("--out-greedy", default=None, help=f"soup: result folder of the greedy soup (method {vocab.GREEDY_SOUP})")
+    p.add_argument("--out-greedy", default=None, help=f"soup: result folder of the greedy soup (mode {vocab.GREEDY_SOUP})")
     p.set_defaults(func=run_multi)
 
     p = sub.add_parser("transfer-plan", help="draw the random (teacher, student) pairs of transfer.runs from pair statistics")
@@ -75,20 +76,16 @@ def register(sub) -> None:
 
 
 def _settings(args):
+    """The run's settings: the method's defaults (`resolve`), else `--settings`, under the options given."""
     from gkt.errors import GktError
     from gkt.transfer.settings import TransferConfig, resolve
 
-    if args.settings is None:
-        cfg = resolve(args.method)
-    else:
-        given = dict(args.settings)
-        if given.setdefault("method", args.method) != args.method:
-            raise GktError(f"--settings is for method {given['method']!r} but --method is {args.method!r}: make them agree")
-        cfg = TransferConfig.from_dict(given)
-    for key in ("epochs", "batch_size", "lr", "targets"):
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
-    return cfg
+    given = dataclasses.asdict(resolve(args.method)) if args.settings is None else dict(args.settings)
+    if given.setdefault("method", args.method) != args.method:
+        raise GktError(f"--settings is for method {given['method']!r} but --method is {args.method!r}: make them agree")
+    options = {key: getattr(args, key) for key in ("epochs", "batch_size", "lr", "targets") if getattr(args, key) is not None}
+    return TransferConfig.from_dict({**given, **options}, lambda key: f"--{key.replace('_', '-')}" if key in options
+                                    else f"--settings.{key}" if args.settings is not None else f"method {args.method}'s {key}")
 
 
 def _inputs(args):
@@ -119,8 +116,8 @@ def run_batch(args) -> None:
     if not runs or not all(isinstance(r, dict) and {"method", "teacher", "student", "out"} <= set(r) for r in runs):
         raise GktError("--runs must be a JSON list of {method, teacher, student, settings, out} objects")
     inputs = _inputs(args)  # one Inputs: every zoo model is loaded once for all runs
-    for r in tqdm(runs, desc="transfer runs", unit="run", disable=None):
-        cfg = TransferConfig.from_dict({**(r.get("settings") or {}), "method": r["method"]})
+    for i, r in enumerate(tqdm(runs, desc="transfer runs", unit="run", disable=None)):
+        cfg = TransferConfig.from_dict({**(r.get("settings") or {}), "method": r["method"]}, f"--runs[{i}].settings")
         log.info("run %s -> %s", vocab.run_path(r["method"], r["teacher"], r["student"]), r["out"])
         run_transfer(inputs, cfg, r["student"], [r["teacher"]], r["out"])
 

@@ -9,7 +9,7 @@ from gkt.transfer.losses import LOSSES, TransferLoss
 
 
 def build_loss(method: str, **hparams) -> TransferLoss:
-    """Instantiate the loss of `method` (MCL suffix stripped) with its hyperparameters: the
-    vocabulary's defaults, then `hparams`; unknown or out-of-range ones are errors."""
-    base, _ = vocab.check_method(method)
-    return LOSSES[base](**vocab.loss_hparams(method, hparams, f"transfer.hparams.{method}"))
+    """The loss of `method` (MCL suffix stripped) with `hparams`, which `TransferConfig.from_dict` has
+    checked (a run's `cfg.loss`); hyperparameters not given take their card's defaults."""
+    base, _ = vocab.split_method(method)
+    return LOSSES[base](**{k: p.default for k, p in LOSSES[base].card.params.items()} | hparams)

@@ -20,7 +20,6 @@ from gkt.data.base import DatasetSource, stratified_indices
 from gkt.errors import GktError
 from gkt.logits.cache import read_logits, read_predictions
 from gkt.transfer.feed import Batches, Views
-from gkt.transfer.objectives import build_loss
 from gkt.transfer.settings import TransferConfig
 from gkt.transfer.trainer import Participant, Reference, Split, Trainer, TransferResult, predict
 from gkt.zoo.store import ModelRecord, load_model
@@ -144,7 +143,6 @@ def run_transfer(inputs: Inputs, cfg: TransferConfig, student: str, teachers: li
     step's result), `exclude` removes train rows from the transfer set (the soup's held-out slice)."""
     if student in teachers:
         raise GktError(f"teacher {student!r} equals the student: transfer needs two different models")
-    build_loss(cfg.method, **cfg.loss)  # fail on a bad method before loading any model
     s, s_rec = student_participant(inputs, student, cfg.augmentation, student_weights)
     loaded = [participant(inputs, t, cfg.augmentation) for t in teachers]
     t_parts, t_recs = [p for p, _ in loaded], [r for _, r in loaded]
