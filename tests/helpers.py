@@ -86,7 +86,7 @@ RATES = {"kl": (0.55, 0.10), "xekl": (0.5, 0.08), "xekl_ls": (0.5, 0.06), "kl_to
          "xekl_mcl": (0.3, 0.02), "kl_dp": (0.4, 0.012), "kl_dp_unsup": (0.38, 0.015), "cd": (0.45, 0.15),
          "crd": (0.45, 0.14)}
 EPOCHS = 3
-MULTI = {  # objective -> (student, teachers)
+MULTI = {  # method -> (student, teachers) of the multi-teacher runs
     "kl_dp": ("vit_s", ["cnn_m", "cnn_l", "hybrid"]),
     "kl": ("cnn_s", ["mixer", "vit_s", "hybrid"]),
 }
@@ -141,7 +141,7 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
     from gkt.io import write_json, write_parquet
     from gkt.logits.cache import read_predictions, write_logits
     from gkt.transfer.metrics import per_class_transfer, write_metrics, write_per_class
-    from gkt.transfer.vocabulary import run_path
+    from gkt.transfer.vocabulary import run_keys, run_path
     from gkt.zoo.store import ModelRecord
 
     rng = np.random.default_rng(seed)
@@ -194,34 +194,33 @@ def make_results(root: Path, dataset: str = "toyset", *, complementary=True, tra
                 for teacher in teachers:
                     if teacher == student:
                         continue
-                    keys = {"method": method, "objective": method, "teacher": teacher, "student": student}
+                    keys = run_keys(method, teacher, student)
                     s_pred, t_preds = preds[student].pred, preds[teacher].pred[None]
                     rows, final = _transfer_rows(keys, labels, s_pred, t_preds, method, rng)
                     run = out / method / f"{teacher}__{student}"
                     write_metrics(rows, run / "metrics.parquet")
                     write_per_class(per_class_transfer(labels, s_pred, final, t_preds, C), run / "per_class.parquet")
-        for objective, (student, ts) in (MULTI if multi else {}).items():
+        for method, (student, ts) in (MULTI if multi else {}).items():
             s_pred, t_preds = preds[student].pred, np.stack([preds[t].pred for t in ts])
             joined = "+".join(ts)
-            modes = ["multi_sequential", "multi_parallel", "multi_soup", "multi_soup_greedy"]
-            for mode in modes:
-                keys = {"method": mode, "objective": objective, "teacher": joined, "student": student}
-                if mode == "multi_sequential":
+            for mode in ("sequential", "parallel", "soup", "soup_greedy"):
+                keys = run_keys(method, joined, student, mode)
+                if mode == "sequential":
                     epochs = EPOCHS * len(ts)
-                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng, epochs=epochs)
-                elif mode == "multi_parallel":
-                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng)
+                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, method, rng, epochs=epochs)
+                elif mode == "parallel":
+                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, method, rng)
                 else:  # a soup has the initial and the final row only, no DP shares
-                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, objective, rng)
+                    rows, final = _transfer_rows(keys, labels, s_pred, t_preds, method, rng)
                     rows = [{**r, "dp_pos_to_teacher": math.nan, "dp_neg_to_teacher": math.nan}
                             for r in (rows[0], rows[-1])]
-                run = out / run_path(mode, joined, student, objective)
+                run = out / run_path(method, joined, student, mode)
                 write_metrics(rows, run / "metrics.parquet")
                 write_per_class(per_class_transfer(labels, s_pred, final, t_preds, C), run / "per_class.parquet")
-                if mode == "multi_soup":
+                if mode == "soup":
                     for t in ts:
-                        keys = {"method": objective, "objective": objective, "teacher": t, "student": student}
-                        rows, _ = _transfer_rows(keys, labels, s_pred, preds[t].pred[None], objective, rng)
+                        rows, _ = _transfer_rows(run_keys(method, t, student), labels, s_pred, preds[t].pred[None],
+                                                 method, rng)
                         write_metrics(rows, run / "ingredients" / t / "metrics.parquet")
     if recommend and complementary and transfer:
         from gkt.cli import main

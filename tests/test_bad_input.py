@@ -48,6 +48,8 @@ CASES = {
     "MCL tau out of range": (lambda c: (c["transfer"]["hparams"].update(xekl_mcl={"tau": 1.5}),
                                         c["transfer"]["runs"][0].update(methods=["xekl_mcl"])),
                              "transfer.hparams.xekl_mcl.tau = 1.5 must be in (0, 1)"),
+    "augmentation with cached targets": (lambda c: c["transfer"]["defaults"].update(augmentation="light"),
+                                         "transfer.defaults.augmentation = 'light' changes the teachers' targets"),
     "too many pairs": (lambda c: c.update(pairs={"n": 1000}),
                        "the zoo's 2 models besides the control 'control' give only 2 ordered pairs"),
     "teacher is the student": (lambda c: c["transfer"]["runs"].__setitem__(
@@ -62,7 +64,7 @@ CASES = {
     "missing weights file": (lambda c: c["zoo"].append(_file_model("/nonexistent/w.safetensors")),
                              "weights file /nonexistent/w.safetensors does not exist"),
     "multi-teacher run with one teacher besides the student": (
-        lambda c: c["transfer"].update(multi=[{"modes": ["sequential"], "objective": "kl_dp", "students": ["vit"],
+        lambda c: c["transfer"].update(multi=[{"modes": ["sequential"], "method": "kl_dp", "students": ["vit"],
                                                "teachers": ["cnn", "vit"]}]),
         "two or more distinct teachers besides the student"),
 }
@@ -71,11 +73,11 @@ CASES = {
 def test_a_renamed_key_names_its_new_name_at_dry_run():
     from gkt.workflow.config import config_problem
 
-    cfg = micro(lambda c: c["transfer"].update(multi=[{"modes": ["sequential"], "method": "kl_dp", "students": ["vit"],
+    cfg = micro(lambda c: c["transfer"].update(multi=[{"modes": ["sequential"], "objective": "kl_dp", "students": ["vit"],
                                                       "teachers": ["cnn", "control"]}]))
     assert config_problem(cfg, REPO / "workflow/schemas/config.schema.yaml") == (
-        "transfer.multi[0].method is now called objective (the transfer method the teachers are combined with): "
-        "rename the key to objective")
+        "transfer.multi[0].objective is now called method (the transfer method the teachers are combined with): "
+        "rename the key to method")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -59,24 +59,25 @@ def test_transfer_final_matches_the_last_epoch(results_db, results_dir):
     metrics = pq.read_table(run / "metrics.parquet").to_pylist()
     last, first = metrics[-1], metrics[0]
     (row,) = _q(results_db, """SELECT epochs, delta_transf, gain - loss, rho_pos_initial, student_family,
-                                      student_params, teacher_top1, success, transfer_rate, objective
+                                      student_params, teacher_top1, success, transfer_rate, method
                                FROM transfer_final WHERE run = 'kl_dp/cnn_m__vit_s'""")
     assert row[0] == EPOCHS and row[1] == pytest.approx(last["delta_transf"]) and row[2] == pytest.approx(row[1])
     assert row[3] == pytest.approx(first["rho_pos"]) and row[4] == "transformer" and row[5] == 500_000
     assert row[7] == (last["delta_transf"] > 0) and row[9] == "kl_dp"
     pc = pq.read_table(run / "per_class.parquet")
     assert row[8] == pytest.approx(sum(pc["transferred"].to_pylist()) / sum(pc["pos_flips"].to_pylist()))
-    # The objective is the loss the transfer writer recorded: the method for single-teacher runs, the
-    # loss of the multi-teacher run (MULTI) for every multi-teacher mode.
-    rows = _q(results_db, "SELECT run, method, objective, is_multi FROM transfer_final")
-    single = {run: (method, objective) for run, method, objective, is_multi in rows if not is_multi}
-    assert len(single) > 100 and all(objective == method for method, objective in single.values())
-    multi = {run: objective for run, _, objective, is_multi in rows if is_multi}
-    expected = {f"{mode}-{loss}/{'+'.join(ts)}__{student}": loss for loss, (student, ts) in MULTI.items()
-                for mode in ("multi_sequential", "multi_parallel", "multi_soup", "multi_soup_greedy")}
+    # One word per idea: `method` is the loss of every run (a multi-teacher run's as its metrics record it,
+    # MULTI), `mode` how a multi-teacher run combines its teachers (NULL for single-teacher runs).
+    rows = _q(results_db, "SELECT run, method, mode, is_multi FROM transfer_final")
+    single = {run: (method, mode) for run, method, mode, is_multi in rows if not is_multi}
+    assert len(single) > 100 and all(run.split("/")[0] == method and mode is None
+                                     for run, (method, mode) in single.items())
+    multi = {run: (method, mode) for run, method, mode, is_multi in rows if is_multi}
+    expected = {f"multi_{mode}-{loss}/{'+'.join(ts)}__{student}": (loss, mode) for loss, (student, ts) in MULTI.items()
+                for mode in ("sequential", "parallel", "soup", "soup_greedy")}
     assert multi == expected
-    recorded = _q(results_db, "SELECT DISTINCT objective FROM transfer_metrics WHERE is_multi")
-    assert set(recorded) == {("kl_dp",), ("kl",)}
+    assert set(_q(results_db, "SELECT DISTINCT method FROM transfer_metrics WHERE is_multi")) == {("kl_dp",), ("kl",)}
+    assert _q(results_db, "SELECT count(*) FROM transfer_per_class WHERE (mode IS NULL) = (run LIKE 'multi_%')")[0][0] == 0
 
 
 def test_top_x_sets_of_transfer_runs_match_the_semantic_stage(results_db):
@@ -108,9 +109,9 @@ def test_missing_stages_give_empty_typed_views(tmp_path):
     assert _q(db, "SELECT files FROM gkt_views WHERE view = 'transfer_metrics'")[0][0] == 0
     types = dict(_q(db, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'pairs'"))
     assert types["rho_pos"] == "DOUBLE" and types["teacher_is_control"] == "BOOLEAN" and types["n"] == "INTEGER"
-    for view in ("transfer_metrics", "transfer_final"):  # from the writer's schema, objective included
+    for view in ("transfer_metrics", "transfer_final"):  # from the writer's schema, read as method and mode
         types = dict(_q(db, f"SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '{view}'"))
-        assert types["objective"] == "VARCHAR" and types["method"] == "VARCHAR", view
+        assert types["mode"] == "VARCHAR" and types["method"] == "VARCHAR" and "objective" not in types, view
     comment = _q(db, "SELECT comment FROM duckdb_views() WHERE view_name = 'transfer_metrics'")[0][0]
     assert "EMPTY until stage transfer" in comment
 
@@ -333,16 +334,18 @@ def test_default_results_is_the_main_data_set_beside_its_studies(results_dir, tm
     con.close()
 
 
-def test_transfer_in_domain_is_transfer_final_without_domain_shifted_teachers(results_db):
-    """The within-data-set rule has one home, a derived view that the within-data-set figures read."""
-    shifted, kept, total = _q(results_db, "SELECT count(*) FILTER (WHERE teacher_domain_shifted), "
-                                          "(SELECT count(*) FROM transfer_in_domain), count(*) FROM transfer_final")[0]
-    assert shifted > 0 and kept == total - shifted
-    assert _q(results_db, "SELECT count(*) FROM transfer_in_domain WHERE teacher_domain_shifted")[0][0] == 0
+def test_transfer_in_domain_is_transfer_final_without_domain_shifted_teachers_and_multi_teacher_runs(results_db):
+    """The within-data-set rule has one home, a derived view that the within-data-set figures read: single-teacher
+    runs whose teacher was made for the student's data set."""
+    shifted, multi, kept, total = _q(results_db, "SELECT count(*) FILTER (WHERE teacher_domain_shifted), "
+                                                 "count(*) FILTER (WHERE is_multi), "
+                                                 "(SELECT count(*) FROM transfer_in_domain), count(*) FROM transfer_final")[0]
+    assert shifted > 0 and multi > 0 and kept == total - shifted - multi
+    assert _q(results_db, "SELECT count(*) FROM transfer_in_domain WHERE teacher_domain_shifted OR is_multi")[0][0] == 0
     from importlib import resources
 
     sql = "\n".join(p.read_text() for p in resources.files("gkt").joinpath("sql").iterdir() if p.name.endswith(".sql"))
-    assert "NOT teacher_domain_shifted" not in sql  # no figure restates the rule
+    assert "NOT teacher_domain_shifted" not in sql and "NOT is_multi" not in sql  # no figure restates the rule
 
 
 def test_a_cache_copied_over_another_models_gives_no_accuracy(results_dir, tmp_path):

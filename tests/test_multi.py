@@ -68,15 +68,15 @@ def test_job_expansion():
     transfer = {
         "runs": [{"methods": ["kl", "kl_dp"], "students": ["a", "b"], "teachers": ["a", "b", "c"]},
                  {"methods": ["kl"], "random": {"n": 2, "min_rho_pos": 0.1, "seed": 0}}],
-        "multi": [{"modes": ["sequential", "soup"], "objective": "kl_dp", "students": ["a"], "teachers": ["b", "c"]}],
+        "multi": [{"modes": ["sequential", "soup"], "method": "kl_dp", "students": ["a"], "teachers": ["b", "c"]}],
     }
     jobs = explicit_jobs(transfer, ["a", "b", "c"])
     paths = {j.path for j in jobs}
     assert "kl/b__a" in paths and "kl/a__a" not in paths and len([j for j in jobs if j.method == "kl"]) == 4
     assert {"multi_sequential-kl_dp/b+c__a", "multi_soup-kl_dp/b+c__a"} <= paths
-    soup = next(j for j in jobs if j.method == "multi_soup")
-    assert (soup.mode, soup.teachers, soup.objective) == ("soup", ["b", "c"], "kl_dp")
-    assert next(j for j in jobs if j.method == "kl").objective == "kl"  # a single-teacher run's is its method
+    soup = next(j for j in jobs if j.mode == "soup")
+    assert (soup.method, soup.teachers, soup.paths[1]) == ("kl_dp", ["b", "c"], "multi_soup_greedy-kl_dp/b+c__a")
+    assert next(j for j in jobs if j.method == "kl").mode is None  # a single-teacher run has no mode
     with pytest.raises(GktError, match="not in the zoo"):
         explicit_jobs(transfer, ["a", "b"])
     pairs = pl.DataFrame({"teacher": ["a", "b", "c", "ctl", "c"], "student": ["b", "a", "a", "a", "b"],
@@ -155,7 +155,7 @@ def test_multi_defaults_have_one_home():
     from gkt.transfer.jobs import explicit_jobs
     from gkt.transfer.multi import run_multi
 
-    (job,) = explicit_jobs({"multi": [{"modes": ["soup"], "objective": "kl_dp", "students": ["s"], "teachers": ["a", "b"]}]},
+    (job,) = explicit_jobs({"multi": [{"modes": ["soup"], "method": "kl_dp", "students": ["s"], "teachers": ["a", "b"]}]},
                            ["s", "a", "b"])
     assert (job.order, job.holdout) == (vocab.MULTI_ORDER, vocab.MULTI_HOLDOUT)
     params = inspect.signature(run_multi).parameters
@@ -166,5 +166,5 @@ def test_multi_defaults_have_one_home():
     assert vocab.multi_problem("sideways", 0.1).startswith("order = 'sideways'")
     assert "held-out share" in vocab.multi_problem(vocab.MULTI_ORDER, 1.0)
     with pytest.raises(GktError, match="holdout = 0"):
-        explicit_jobs({"multi": [{"modes": ["soup"], "objective": "kl_dp", "students": ["s"], "teachers": ["a", "b"],
+        explicit_jobs({"multi": [{"modes": ["soup"], "method": "kl_dp", "students": ["s"], "teachers": ["a", "b"],
                                   "holdout": 0}]}, ["s", "a", "b"])

@@ -1,5 +1,5 @@
-"""Run folders keep multi-teacher runs of different objectives apart (gkt/transfer/vocabulary.py), and
-results of the layout before objectives were part of folder names are refused before any job."""
+"""Run folders keep multi-teacher runs of different methods apart (gkt/transfer/vocabulary.py), and
+results of the layout before methods were part of multi-teacher folder names are refused before any job."""
 import shutil
 
 import pytest
@@ -11,20 +11,23 @@ from gkt.transfer.jobs import explicit_jobs
 
 def test_run_paths():
     assert vocab.run_path("kl_dp", "a", "b") == "kl_dp/a__b"
-    assert vocab.run_path("multi_sequential", ["a", "b"], "s", "kl") == "multi_sequential-kl/a+b__s"
-    assert vocab.run_path("multi_soup_greedy", "a+b", "s", "xekl_mcl") == "multi_soup_greedy-xekl_mcl/a+b__s"
-    with pytest.raises(GktError, match="needs its objective"):
-        vocab.run_path("multi_parallel", "a+b", "s")
+    assert vocab.run_path("kl", ["a", "b"], "s", "sequential") == "multi_sequential-kl/a+b__s"
+    assert vocab.run_path("xekl_mcl", "a+b", "s", vocab.GREEDY_SOUP) == "multi_soup_greedy-xekl_mcl/a+b__s"
+    with pytest.raises(GktError, match="unknown multi-teacher mode 'serial'"):
+        vocab.run_path("kl", "a+b", "s", "serial")
     with pytest.raises(GktError, match="unknown transfer method"):
-        vocab.run_path("multi_parallel", "a+b", "s", "nope")
-    with pytest.raises(GktError, match="its objective is the method"):
-        vocab.run_path("kl", "a", "b", "kl_dp")  # single-teacher folders carry no objective
+        vocab.run_path("nope", "a+b", "s", "parallel")
+    # The metrics files keep the columns they were written with: a multi-teacher run's method column says
+    # multi_<mode>, its objective column the method.
+    assert vocab.run_keys("kl", "a+b", "s", "soup_greedy") == \
+        {"method": "multi_soup_greedy", "objective": "kl", "teacher": "a+b", "student": "s"}
+    assert vocab.run_keys("kl_dp", ["a"], "s") == {"method": "kl_dp", "objective": "kl_dp", "teacher": "a", "student": "s"}
 
 
 def test_multi_entries_with_different_methods_are_separate_jobs():
     transfer = {"multi": [
-        {"modes": ["sequential", "soup"], "objective": "kl_dp", "students": ["a"], "teachers": ["b", "c"]},
-        {"modes": ["sequential", "soup"], "objective": "kl", "students": ["a"], "teachers": ["b", "c"]},
+        {"modes": ["sequential", "soup"], "method": "kl_dp", "students": ["a"], "teachers": ["b", "c"]},
+        {"modes": ["sequential", "soup"], "method": "kl", "students": ["a"], "teachers": ["b", "c"]},
     ]}
     jobs = explicit_jobs(transfer, ["a", "b", "c"])
     assert sorted(p for j in jobs for p in j.paths) == [
@@ -36,7 +39,7 @@ def test_multi_entries_with_different_methods_are_separate_jobs():
 
 
 def test_multi_runs_of_the_earlier_layout_are_refused_before_any_job(results_dir, tmp_path, monkeypatch):
-    """A results folder with `multi_<mode>/` folders (no objective) stops `snakemake -n` with one line naming
+    """A results folder with `multi_<mode>/` folders (no method) stops `snakemake -n` with one line naming
     them: their runs would count beside the current folders' in every view."""
     from gkt.workflow.config import results_problem
 

@@ -32,12 +32,12 @@ def test_micro_study_renders_figs_9_10_and_tab_9(micro_studies_run):
     assert (tmp_path / "figures" / "digits" / "index.html").exists()  # the study's own figures too
 
     con = connect(tmp_path / "results" / "mnist5k" / "gkt.duckdb")
-    datasets = con.execute("SELECT dataset, count(*) FROM transfer_datasets WHERE NOT is_multi GROUP BY 1 ORDER BY 1").fetchall()
+    datasets = con.execute("SELECT dataset, count(*) FROM transfer_datasets GROUP BY 1 ORDER BY 1").fetchall()
     assert datasets == [("digits", 3), ("mnist5k", 4)]  # the 2 runs of the domain-shifted teacher are Fig. 10's
     shifted = con.execute("SELECT DISTINCT method, teacher, teacher_dataset, student_dataset FROM transfer_final "
                           "WHERE teacher_domain_shifted ORDER BY method").fetchall()
     assert shifted == [("kl", "cnn_digits", "digits", "mnist5k"), ("kl_dp", "cnn_digits", "digits", "mnist5k")]
-    multi = con.execute("SELECT run, objective FROM transfer_final WHERE is_multi ORDER BY run").fetchall()
+    multi = con.execute("SELECT run, method FROM transfer_final WHERE is_multi ORDER BY run").fetchall()
     assert multi == [("multi_sequential-kl/cnn+mixer__vit", "kl"), ("multi_sequential-kl_dp/cnn+mixer__vit", "kl_dp")]
     (teacher,) = con.execute("SELECT base_model, base_dataset, base_weights_hash, tune, dataset FROM models "
                              "WHERE name = 'cnn_digits'").fetchall()

@@ -10,7 +10,7 @@ from torch import nn
 
 from gkt.errors import GktError
 from gkt.logits.cache import read_logits
-from gkt.transfer.settings import TransferConfig
+from gkt.transfer.settings import TransferConfig, resolve
 from gkt.transfer.trainer import Participant, Split, Trainer
 
 torch.set_num_threads(1)
@@ -64,7 +64,7 @@ def _trainer(tmp_path, method="kl_dp", teacher_classes=C, teacher_name="t", keys
         settings["loss"] = dict(feat_dim=8, nce_k=16)
     settings.update(cfg)
     return Trainer(
-        TransferConfig(**settings),
+        TransferConfig.from_dict(settings),
         Participant("s", Tiny(0), identity), [Participant(teacher_name, Tiny(1, teacher_classes), identity)],
         Split(train, train.labels), Split(val, val.labels), tmp_path, torch.device("cpu"),
         logits_meta={"dataset": "points"}, keys=keys,
@@ -100,9 +100,12 @@ def test_outputs_and_metrics(tmp_path):
     assert set(_weights(tmp_path)) == set(result.model.state_dict())
 
 
-def test_rows_record_the_objective_under_a_run_name(tmp_path):
-    """Multi-teacher runs name their rows by mode; the rows still record the loss as objective."""
-    result = _trainer(tmp_path, "kl", epochs=1, keys={"method": "multi_parallel", "teacher": "t", "student": "s"}).fit()
+def test_rows_carry_the_labels_of_a_multi_teacher_run(tmp_path):
+    """A multi-teacher run labels its rows with its keys (gkt.transfer.vocabulary.run_keys): the files' method
+    column says multi_<mode>, their objective column the method."""
+    from gkt.transfer.vocabulary import run_keys
+
+    result = _trainer(tmp_path, "kl", epochs=1, keys=run_keys("kl", "t", "s", "parallel")).fit()
     rows = pq.read_table(tmp_path / "metrics.parquet").to_pylist()
     assert {(r["method"], r["objective"]) for r in rows} == {("multi_parallel", "kl")} and _same_rows(rows, result.rows)
 
@@ -150,10 +153,28 @@ def test_bad_inputs(tmp_path):
         _trainer(tmp_path, teacher_name="s")
     with pytest.raises(GktError, match="unknown transfer method"):
         _trainer(tmp_path, method="kl_bogus")
-    with pytest.raises(GktError, match="augmentation"):
-        _trainer(tmp_path, augmentation="light", targets="cached")
-    with pytest.raises(GktError, match="unknown transfer settings"):
+
+def test_settings_are_checked_where_they_enter():
+    """Every value is checked once, by TransferConfig.from_dict, with the key that holds it."""
+    with pytest.raises(GktError, match=r"--settings.augmentation = 'light' changes the teachers' targets every epoch"):
+        TransferConfig.from_dict({"method": "kl", "augmentation": "light", "targets": "cached"})
+    with pytest.raises(GktError, match=r"--settings.augmentation = 'wild': use one of none, light, strong"):
+        TransferConfig.from_dict({"method": "kl", "augmentation": "wild", "targets": "live"})
+    with pytest.raises(GktError, match=r"unknown transfer settings \['epoch'\]"):
         TransferConfig.from_dict({"method": "kl", "epoch": 3})
+    with pytest.raises(GktError, match=r"--runs\[2\].settings.batch_size = 0 must be > 0"):
+        TransferConfig.from_dict({"method": "kl", "batch_size": 0}, "--runs[2].settings")
+    with pytest.raises(GktError, match=r"--settings.loss.temperature = -1 must be > 0"):
+        TransferConfig.from_dict({"method": "kl", "loss": {"temperature": -1}})
+    with pytest.raises(GktError, match=r"transfer.defaults.targets = 'lazy'"):
+        resolve("kl", {"targets": "lazy"})
+    with pytest.raises(GktError, match=r"transfer.hparams.kl.augmentation = 'strong' changes"):
+        resolve("kl", {"targets": "cached"}, {"kl": {"augmentation": "strong"}})
+    live = resolve("kl", {"targets": "live"}, {"kl": {"augmentation": "strong"}})
+    assert (live.augmentation, live.targets, live.loss) == ("strong", "live", {"temperature": 1.0, "lam": 1.0, "smoothing": 0.0})
+    # The loss's hyperparameters are completed with its card's defaults, so a run's settings name them all.
+    assert TransferConfig.from_dict({"method": "kl_topk", "loss": {"k": 3}}).loss == \
+        {"temperature": 1.0, "lam": 1.0, "smoothing": 0.0, "k": 3}
 
 
 def test_random_views_replay_one_draw_per_sample():

@@ -122,10 +122,12 @@ Units: accuracies, flip rates, gain and loss are fractions 0..1 in the views; th
 """
 
 OUTRO = """\
-**Objective of multi-teacher runs.** The `method` of a `multi_*` run names the mode; the transfer loss
-it used (`kl_dp`, `kl`, ...) is recorded by the transfer writer as `objective` in every metrics row
-(single-teacher runs: equal to `method`), and `transfer_final.objective` is that column. Tables 4 and 9
-select multi-teacher runs by it.
+**Method and mode.** A run's `method` is the transfer method (the loss: `kl_dp`, `kl`, ...), for single- and
+multi-teacher runs alike; a multi-teacher run's `mode` says how it combines its teachers (`sequential`,
+`parallel`, `soup`, `soup_greedy`; NULL for single-teacher runs). Tables 4 and 9 select the multi-teacher
+runs of method `kl_dp` and `kl`. The metrics files keep the columns they were written with: a multi-teacher
+run's `method` column there says `multi_<mode>` and its `objective` column the method; `transfer_metrics`
+reads them as `method` and `mode`.
 
 ## Example queries
 
@@ -228,7 +230,7 @@ style (`gkt/figures/style.py`) fixes sizes, fonts and the colours of methods and
 * A query several figures share is a file `gkt/sql/shared/<name>.sql` that their SQL reads as a view
   `<name>` (created on the figures' connection): `transfer_bins` bins the single-teacher runs by Δacc for
   Figs. 4b and 9, `multi_vs_single` compares multi-teacher runs with their single teachers for Tables 4 and 9
-  (which select its rows of objective `kl_dp` and `kl`). index.html shows it below the figure's SQL.
+  (which select its rows of method `kl_dp` and `kl`). index.html shows it below the figure's SQL.
 * `gkt figures` first reads every view once into a temporary table (per connection), so the ~20 queries
   do not each re-read all files; rendering takes about 10 s of CPU for all 21 (most of it matplotlib
   drawing each figure twice, PNG and PDF).

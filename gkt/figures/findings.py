@@ -74,7 +74,7 @@ def _q(con, sql: str) -> pl.DataFrame:
 
 
 def _single(con) -> pl.DataFrame:
-    return _q(con, "SELECT * FROM transfer_in_domain WHERE NOT is_multi")
+    return _q(con, "SELECT * FROM transfer_in_domain")
 
 
 def _per_student(df: pl.DataFrame, method: str, value: pl.Expr) -> pl.DataFrame:
@@ -197,16 +197,14 @@ def _f10(con):
          "set: Δtransf(sequential) − Δtransf(best single), per run's normal interval", "+59 % of the best single delta",
          "runs (normal interval from the runs' standard errors)")
 def _f11(con):
+    from gkt.figures.registry import use_shared
+
+    use_shared(con, "multi_vs_single")
     rows = _q(con, """
-        WITH seq AS (SELECT student, teacher AS teachers, delta_transf, delta_transf_se FROM transfer_final
-                     WHERE method = 'multi_sequential' AND objective = 'kl_dp'),
-             single AS (SELECT s.student, s.teachers, f.delta_transf, f.delta_transf_se FROM seq s
-                        JOIN transfer_final f ON f.student = s.student AND NOT f.is_multi AND f.method = 'kl_dp'
-                         AND list_contains(string_split(s.teachers, '+'), f.teacher)
-                        QUALIFY row_number() OVER (PARTITION BY s.student, s.teachers ORDER BY f.delta_transf DESC) = 1)
-        SELECT 100 * (s.delta_transf - b.delta_transf) AS d,
-               100 * sqrt(s.delta_transf_se ^ 2 + b.delta_transf_se ^ 2) AS se
-        FROM seq s JOIN single b USING (student, teachers)""")
+        SELECT s.delta_transf_pct - b.delta_transf_pct AS d, sqrt(s.se_pct ^ 2 + b.se_pct ^ 2) AS se
+        FROM multi_vs_single s JOIN multi_vs_single b USING (method, student, teachers)
+        WHERE s.method = 'kl_dp' AND s.variant = 'sequential' AND b.variant = 'best_single'
+        ORDER BY student, teachers""")
     if rows.height == 0:
         return "needs a sequential kl_dp multi-teacher run and its single-teacher runs"
     return ("normal", float(rows["d"].mean()), float(np.sqrt((rows["se"] ** 2).sum())) / rows.height, "{:+.2f} pp")

@@ -480,7 +480,7 @@ def fig8(df, ctx):
     finding="On other datasets (CUB200, Caltech256, Stanford Cars) KL-Dist + DP again transfers from weaker teachers "
             "without losing accuracy and keeps the gains from stronger ones.",
     needs=[("transfer_datasets", "transfer")], empty="needs single-teacher transfer runs of two or more datasets",
-    condition="SELECT count(DISTINCT dataset) >= 2 FROM transfer_datasets WHERE NOT is_multi",
+    condition="SELECT count(DISTINCT dataset) >= 2 FROM transfer_datasets",
     condition_reason="needs transfer results of a second dataset: build the database with "
                      "`gkt db --results results/<dataset> --extra-results results/<other dataset>`")
 def fig9(df, ctx):
@@ -539,7 +539,7 @@ def fig10(df, ctx):
     finding="Each further teacher adds gain, with diminishing returns: knowledge loss grows steadily as the student "
             "moves away from its pretrained weights, yet the final delta beats the best single teacher.",
     needs=[("transfer_metrics", "transfer")],
-    empty="needs sequential multi-teacher runs (method multi_sequential, stage transfer, view transfer_metrics)")
+    empty="needs sequential multi-teacher runs (mode sequential, stage transfer, view transfer_metrics)")
 def fig11(df, ctx):
     runs = list(dict.fromkeys(df["run"]))[:6]
     ncols = min(len(runs), 2)
@@ -559,7 +559,7 @@ def fig11(df, ctx):
         for step in range(1, k):
             ax.axvline(step * total / k, color=st.NEUTRAL, ls=":", lw=1)
         st.zero_line(ax)
-        ax.set_title(st.wrap(f"{st.method_label(first['objective'])}: {first['student']} ← "
+        ax.set_title(st.wrap(f"{st.method_label(first['method'])}: {first['student']} ← "
                              f"{first['teacher'].replace('+', ' + ')}", st.PAGE_WIDTH / ncols - 0.6, 8),
                      fontweight="normal", fontsize=8)
         ax.set_xlabel(f"epoch ({k} teachers, {total} epochs)")

@@ -149,6 +149,11 @@ def check_needs(spec: FigureSpec, con) -> None:
             raise FigureSkipped(f"{spec.name} {spec.condition_reason}")
 
 
+def use_shared(con, name: str) -> None:
+    """Make the shared query gkt/sql/shared/<name>.sql readable as the temporary view <name>."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {shared_queries()[name].strip().rstrip(';')}")
+
+
 def query(spec: FigureSpec, con):
     """The figure's rows as a polars DataFrame (SQL errors become GktErrors naming the file)."""
     import duckdb
@@ -163,7 +168,7 @@ def query(spec: FigureSpec, con):
 
     for name in spec.uses:
         try:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {shared_queries()[name].strip().rstrip(';')}")
+            use_shared(con, name)
         except duckdb.Error as e:
             raise failed(f"shared/{name}.sql", e) from None
     try:

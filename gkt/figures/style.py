@@ -39,11 +39,8 @@ RC = {
 }
 
 # Transfer methods: their labels, colour groups, colours and the paper's order come from their cards
-# (gkt.transfer.vocabulary.MethodCard, declared by the loss classes); multi-teacher runs are named by mode.
-MULTI_LABELS = {"multi_sequential": "sequential", "multi_parallel": "parallel", "multi_soup": "soup",
-                "multi_soup_greedy": "greedy soup"}
-MULTI_COLORS = {"multi_sequential": "#DD8452", "multi_parallel": "#4C72B0", "multi_soup": "#55A868",
-                "multi_soup_greedy": "#8172B3"}
+# (gkt.transfer.vocabulary.MethodCard, declared by the loss classes). Multi-teacher modes as tables name them.
+MODE_LABELS = {"sequential": "sequential", "parallel": "parallel", "soup": "soup", "soup_greedy": "greedy soup"}
 # The paper's colour code (Figs. 4a, 6): distillation blue, continual learning orange, contrastive green.
 GROUP_COLORS = {"distillation": "#4C72B0", "continual learning": "#DD8452", "contrastive": "#55A868"}
 FAMILY_ORDER = ["cnn", "transformer", "mlp", "hybrid"]
@@ -57,7 +54,7 @@ NEUTRAL = "#555555"
 
 def method_label(method: str) -> str:
     card = vocab.method_card(method)
-    return card.label if card else MULTI_LABELS.get(method, method)
+    return card.label if card else method
 
 
 def method_group(method: str) -> str | None:
@@ -67,17 +64,14 @@ def method_group(method: str) -> str | None:
 
 def method_color(method: str) -> str:
     card = vocab.method_card(method)
-    color = card.color if card else MULTI_COLORS.get(method)
-    return color or EXTRA_COLORS[sum(map(ord, method)) % len(EXTRA_COLORS)]
+    return card.color if card else EXTRA_COLORS[sum(map(ord, method)) % len(EXTRA_COLORS)]
 
 
 def sort_methods(methods) -> list[str]:
-    """The paper's order (the cards' `order`), then multi-teacher modes, then the rest by name."""
+    """The paper's order (the cards' `order`), then the rest by name."""
     def key(m):
         card = vocab.method_card(m)
-        if card and card.order is not None:
-            return (0, card.order, m)
-        return (1, list(MULTI_LABELS).index(m), m) if m in MULTI_LABELS else (2, 0, m)
+        return (0, card.order, m) if card and card.order is not None else (1, 0, m)
 
     return sorted(set(methods), key=key)
 

@@ -149,9 +149,7 @@ def tab3(df, ctx):
     return _with_row(out, row)
 
 
-VARIANTS = [("best_single", "best single teacher"), ("mean_single", "mean single teacher"),
-            ("multi_sequential", "sequential"), ("multi_parallel", "parallel"), ("multi_soup", "soup"),
-            ("multi_soup_greedy", "greedy soup")]
+VARIANTS = [("best_single", "best single teacher"), ("mean_single", "mean single teacher"), *st.MODE_LABELS.items()]
 
 
 def _multi(df, ctx):
@@ -188,7 +186,7 @@ for _tid, _obj, _name, _finding in (
                 f"(uniform and greedy), against the best and the mean single-teacher {_name} transfer from the same "
                 f"teachers into the same student; ± the run's 95 % interval (1.96 standard errors of its Δtransf).",
         finding=_finding, needs=[TRANSFER],
-        empty=f"needs multi-teacher runs with {_name} (methods multi_*, objective {_obj}; stage transfer)",
+        empty=f"needs multi-teacher runs with {_name} (config transfer.multi[] with method {_obj}; stage transfer)",
     )(_multi)
 
 

@@ -3,7 +3,7 @@
 SELECT m.run,
        m.teacher,
        m.student,
-       m.objective,
+       m.method,
        m.n_teachers,
        m.epoch,
        max(m.epoch) OVER (PARTITION BY m.run) AS epochs,
@@ -11,5 +11,5 @@ SELECT m.run,
        100 * m.loss         AS loss_pct,
        100 * m.delta_transf AS delta_transf_pct
 FROM transfer_metrics m
-WHERE m.method = 'multi_sequential'
+WHERE m.mode = 'sequential'
 ORDER BY m.student, m.teacher, m.epoch;

@@ -8,6 +8,6 @@ SELECT method,
        avg(100 * gain)                                         AS mean_gain_pct,
        avg(100 * loss)                                         AS mean_loss_pct
 FROM transfer_in_domain
-WHERE method IN ('cd', 'crd', 'xekl', 'kl_dp') AND NOT is_multi
+WHERE method IN ('cd', 'crd', 'xekl', 'kl_dp')
 GROUP BY method, student
 ORDER BY method, student;

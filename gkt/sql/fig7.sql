@@ -12,5 +12,5 @@ SELECT method,
        100 * acc_teacher           AS teacher_acc_pct,
        100 * delta_acc             AS delta_acc_pct
 FROM transfer_in_domain
-WHERE method IN ('kl', 'kl_dp') AND NOT is_multi
+WHERE method IN ('kl', 'kl_dp')
 ORDER BY method, student, teacher;

@@ -8,6 +8,5 @@ SELECT student,
        stddev_samp(100 * delta_transf) AS std_delta_transf_pct,
        count(*) FILTER (WHERE delta_transf > 0) AS successes
 FROM transfer_in_domain
-WHERE NOT is_multi
 GROUP BY student, method
 ORDER BY student_acc_pct DESC, student, method;

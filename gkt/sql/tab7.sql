@@ -7,5 +7,4 @@ SELECT student,
        method,
        100 * delta_transf AS delta_transf_pct
 FROM transfer_in_domain
-WHERE NOT is_multi
 ORDER BY student_acc_pct DESC, student, teacher_acc_pct DESC, teacher, method;

@@ -1,8 +1,8 @@
--- Table 9: multi-teacher transfer with KL-Dist (objective kl): sequential, parallel and soup runs
+-- Table 9: multi-teacher transfer with KL-Dist (method kl): sequential, parallel and soup runs
 -- against the best (and the mean) single-teacher KL-Dist transfer from the same teachers into the
 -- same student. One row per (student, teacher set, variant); transfer deltas in percentage points.
 -- multi_vs_single: gkt/sql/shared/multi_vs_single.sql (the comparison, shared with Table 4).
 SELECT student, teachers, variant, delta_transf_pct, single_teacher, single_runs, se_pct
 FROM multi_vs_single
-WHERE objective = 'kl'
+WHERE method = 'kl'
 ORDER BY student, teachers, variant;

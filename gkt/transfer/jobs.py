@@ -9,15 +9,15 @@ transfer:
     - {methods: [kl, kl_dp], students: [a, b], teachers: [c, d]}    # cross product, a model never teaches itself
     - {methods: [kl_dp], random: {n: 20, min_rho_pos: 0.02, seed: 0}}  # drawn from pairs.parquet
   multi:
-    - {modes: [sequential, parallel, soup], objective: kl_dp, students: [a], teachers: [b, c, d],
+    - {modes: [sequential, parallel, soup], method: kl_dp, students: [a], teachers: [b, c, d],
        order: ascending, holdout: 0.1}
-    - {modes: [sequential, parallel], objective: kl, students: [a], teachers: [b, c, d]}  # beside the kl_dp runs
+    - {modes: [sequential, parallel], method: kl, students: [a], teachers: [b, c, d]}  # beside the kl_dp runs
 ```
 
-Each multi-teacher run writes `transfer/multi_<mode>-<objective>/<b+c+d>__<a>/`, so entries that differ
-only in their `objective` (the transfer method the teachers are combined with: Tab. 4's KL+DP and Tab. 9's
-KL-Dist runs) are separate jobs and folders. The key was once `method`; a config that still says so fails
-at `-n` with a line naming `objective`.
+Each multi-teacher run writes `transfer/multi_<mode>-<method>/<b+c+d>__<a>/`, so entries that differ only in
+their `method` (the transfer method the teachers are combined with: Tab. 4's KL+DP and Tab. 9's KL-Dist runs)
+are separate jobs and folders. The key was briefly called `objective`; a config that still says so fails at
+`-n` with a line naming `method`.
 
 Random runs depend on `complementary/pairs.parquet`, a computed file: the workflow draws them in a
 Snakemake checkpoint (`gkt transfer-plan`), everything else is known when the workflow is parsed.
@@ -39,38 +39,29 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One result directory `transfer/<method>/<teacher>__<student>/`. Multi-teacher jobs have method
-    `multi_<mode>`, teacher = names joined by `+`, and `objective` = the transfer method they run, which
-    is part of their folder (`multi_<mode>-<objective>/`, gkt.transfer.vocabulary.run_path); a
-    single-teacher job's objective is its method."""
+    """One result directory `transfer/<method>/<teacher>__<student>/`: a run of transfer method `method`.
+    A multi-teacher job has a `mode` (gkt.transfer.vocabulary.MULTI_MODES), names its teachers joined by
+    `+`, and lives in `multi_<mode>-<method>/` (gkt.transfer.vocabulary.run_path)."""
 
     method: str
     teacher: str
     student: str
-    objective: str = ""  # default: the method
+    mode: str | None = None
     order: str = vocab.MULTI_ORDER
     holdout: float = vocab.MULTI_HOLDOUT
 
-    def __post_init__(self):
-        if not self.objective:
-            object.__setattr__(self, "objective", self.method)
-
     @property
     def path(self) -> str:
-        return vocab.run_path(self.method, self.teacher, self.student, self.objective)
+        return vocab.run_path(self.method, self.teacher, self.student, self.mode)
 
     @property
     def teachers(self) -> list[str]:
         return self.teacher.split(vocab.TEACHER_SEP)
 
     @property
-    def mode(self) -> str | None:
-        return vocab.multi_mode(self.method)
-
-    @property
     def paths(self) -> list[str]:
         """Every run folder the job writes: the soup job writes the greedy soup beside the uniform one."""
-        extra = [vocab.run_path(vocab.GREEDY_SOUP, self.teacher, self.student, self.objective)] if self.mode == "soup" else []
+        extra = [vocab.run_path(self.method, self.teacher, self.student, vocab.GREEDY_SOUP)] if self.mode == "soup" else []
         return [self.path, *extra]
 
 
@@ -104,22 +95,20 @@ def explicit_jobs(transfer: dict, models: list[str]) -> list[Job]:
     for i, multi in enumerate(transfer.get("multi", [])):
         where = f"transfer.multi[{i}]"
         _check_models(multi["students"] + multi["teachers"], models, where)
-        _check_method(transfer, multi["objective"])
+        _check_method(transfer, multi["method"])
         order, holdout = multi.get("order", vocab.MULTI_ORDER), multi.get("holdout", vocab.MULTI_HOLDOUT)
         if problem := vocab.multi_problem(order, holdout):
             raise GktError(f"{where}.{problem}")
         for mode in multi["modes"]:
-            try:
-                method = vocab.multi_method(mode)
-            except GktError as e:
-                raise GktError(f"{where}: {e}") from None
+            if problem := vocab.mode_problem(mode):
+                raise GktError(f"{where}: {problem}")
             for s in multi["students"]:
                 # Named in config order: a sequential run's accuracy order is only known when it runs.
                 teachers = [t for t in multi["teachers"] if t != s]
                 if len(set(teachers)) < 2 or len(set(teachers)) != len(teachers):
                     raise GktError(f"{where}: student {s!r} has teachers {teachers}; multi-teacher transfer needs "
                                    f"two or more distinct teachers besides the student")
-                jobs.append(Job(method, vocab.TEACHER_SEP.join(teachers), s, multi["objective"], order, holdout))
+                jobs.append(Job(multi["method"], vocab.TEACHER_SEP.join(teachers), s, mode, order, holdout))
     return _unique(jobs)
 
 

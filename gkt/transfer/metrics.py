@@ -16,6 +16,8 @@ from gkt.errors import GktError
 from gkt.io import write_parquet
 
 _F = pa.float64()
+# The labels (gkt.transfer.vocabulary.run_keys): a multi-teacher run's `method` is multi_<mode> and its
+# `objective` the method, as files were first written; the database reads them as method and mode.
 METRICS_SCHEMA = pa.schema(
     [pa.field(n, pa.string()) for n in ("method", "objective", "teacher", "student")]
     + [pa.field("epoch", pa.int32())]

@@ -9,13 +9,13 @@
 * soup: one transfer per teacher (`ingredients/<teacher>/`) on the transfer set minus a seeded
   held-out slice; the uniform soup (parameter mean) is the run's result, and the greedy soup
   (Wortsman et al. 2022: ingredients by held-out accuracy, each kept only if the soup does not get
-  worse on the slice) is written as method `multi_soup_greedy` beside it.
+  worse on the slice) is written beside it as a run of mode `soup_greedy`.
 
 All metrics compare with the original student and the union of the teachers (`metrics.py`). Runs
-are named by the teachers in the order given (`<t1+t2+...>__<student>`); every metrics row records
-the transfer loss used (`cfg.method`, e.g. kl_dp) as `objective` beside the run's method, and the
-workflow writes each run to `multi_<mode>-<objective>/` (gkt.transfer.vocabulary.run_path), so runs
-with different losses never share a folder.
+are named by the teachers in the order given (`<t1+t2+...>__<student>`); a run's method is the transfer
+method it combines the teachers with (`cfg.method`, e.g. kl_dp), its metrics rows are labelled by
+`vocab.run_keys`, and the workflow writes each run to `multi_<mode>-<method>/` (gkt.transfer.vocabulary.run_path),
+so runs with different methods never share a folder.
 """
 from __future__ import annotations
 
@@ -90,11 +90,12 @@ def _copy(src: Path, dst: Path) -> None:
 def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teachers: list[str], out_dir: str | Path,
               order: str = vocab.MULTI_ORDER, holdout: float = vocab.MULTI_HOLDOUT,
               greedy_dir: str | Path | None = None) -> Path:
-    """Run one multi-teacher transfer; results in `out_dir` (method `multi_<mode>`, objective `cfg.method`;
-    the workflow's folder for it is `vocab.run_path(method, teachers, student, cfg.method)`)."""
+    """Run one multi-teacher transfer of method `cfg.method`; results in `out_dir` (the workflow's folder for
+    it is `vocab.run_path(cfg.method, teachers, student, mode)`)."""
+    if problem := vocab.mode_problem(mode):
+        raise GktError(f"multi-teacher run: {problem} (--mode)")
     if problem := vocab.multi_problem(order, holdout):
         raise GktError(f"multi-teacher run: {problem} (transfer.multi[], or --order/--holdout)")
-    method = vocab.multi_method(mode)
     if len(set(teachers)) != len(teachers) or len(teachers) < 2:
         raise GktError(f"multi-teacher transfer needs two or more distinct teachers, got {teachers}")
     if student in teachers:
@@ -109,8 +110,7 @@ def run_multi(inputs: Inputs, cfg: TransferConfig, mode: str, student: str, teac
                           student_pred=val_preds(inputs, s_part, s_rec))
     # Results are named by the teachers in the given order (the workflow knows no accuracies when it
     # names jobs); the sequential order used shows in the step directories.
-    keys = {"method": method, "objective": cfg.method, "teacher": vocab.TEACHER_SEP.join(teachers),
-            "student": student}
+    keys = vocab.run_keys(cfg.method, teachers, student, mode)
     if mode == "parallel":
         run_transfer(inputs, cfg, student, names, out_dir, keys=keys, reference=reference)
     elif mode == "sequential":
@@ -139,8 +139,7 @@ def _soups(inputs: Inputs, cfg: TransferConfig, s_part, s_rec: ModelRecord, teac
     states = []
     for t in teachers:
         result = run_transfer(inputs, cfg, s_rec.name, [t], out_dir / "ingredients" / t, exclude=held,
-                              keys={"method": cfg.method, "objective": cfg.method, "teacher": t,
-                                    "student": s_rec.name})
+                              keys=vocab.run_keys(cfg.method, [t], s_rec.name))
         states.append({k: v.detach().cpu() for k, v in result.model.state_dict().items()})
 
     model, dev = s_part.model.to(inputs.device), inputs.device
@@ -161,7 +160,7 @@ def _soups(inputs: Inputs, cfg: TransferConfig, s_part, s_rec: ModelRecord, teac
     nan2 = (math.nan, math.nan)
     soups = [(keys, average_weights(states), out_dir)]
     if greedy_dir is not None:
-        soups.append(({**keys, "method": vocab.GREEDY_SOUP}, greedy, Path(greedy_dir)))
+        soups.append((vocab.run_keys(cfg.method, teachers, s_rec.name, vocab.GREEDY_SOUP), greedy, Path(greedy_dir)))
     for soup_keys, state, where in soups:
         logits = evaluate(state, val_batches)
         rows = [metrics_row(soup_keys, 0, labels, reference, reference.student_pred, 0.0, nan2, hparams),

@@ -33,7 +33,7 @@ from gkt.transfer.checkpoint import FINGERPRINT_KEY, finished_rows, fingerprint,
 from gkt.transfer.feed import Batches, Targets, Views, distinct, features_and_logits
 from gkt.transfer.losses import LossContext, TransferBatch
 from gkt.transfer.objectives import build_loss
-from gkt.transfer.vocabulary import TARGET_MODES, split_method
+from gkt.transfer import vocabulary as vocab
 from gkt.transfer.mcl import MCL
 from gkt.transfer.metrics import write_metrics
 from gkt.transfer.outputs import metrics_row, write_outputs
@@ -97,10 +97,10 @@ class Trainer:
                  tables: dict[str, torch.Tensor] | None = None, reference: Reference | None = None,
                  keys: dict[str, str] | None = None, logits_meta: dict | None = None,
                  provenance: dict | None = None, outputs: bool = True):
-        """`tables`: precomputed targets in transfer-set order (see `feed.Targets`), e.g. from the
+        """`cfg`: settings as `TransferConfig.from_dict` checked them.
+        `tables`: precomputed targets in transfer-set order (see `feed.Targets`), e.g. from the
         logits cache; missing ones are computed once when `cfg.targets == 'cached'`.
-        `keys`: method / objective / teacher / student labels of the metrics rows (multi-teacher runs set
-        them; `objective` is the transfer loss, `cfg.method`).
+        `keys`: the labels of the metrics rows (`vocab.run_keys`; multi-teacher runs pass their own).
         `provenance`: content keys of the inputs the trainer cannot see (the split's samples keys);
         the participants' weights hashes are taken here, before any training.
         `outputs`: False for a probe (gkt.recommend.probe), which keeps only metrics.parquet, with the
@@ -111,22 +111,13 @@ class Trainer:
         for t in teachers:
             if t.name == student.name or t.model is student.model:
                 raise GktError(f"teacher {t.name!r} is the student itself: pick a different teacher or student")
-        if cfg.targets not in TARGET_MODES:
-            raise GktError(f"unknown targets mode {cfg.targets!r} (transfer.targets): use one of {TARGET_MODES}")
-        if cfg.augmentation != "none" and cfg.targets == "cached":
-            raise GktError(f"augmentation {cfg.augmentation!r} changes the targets every epoch (transfer): "
-                           "set targets: live or augmentation: none")
-        if cfg.epochs < 0 or cfg.batch_size < 1:
-            raise GktError(f"epochs must be >= 0 and batch_size >= 1, got {cfg.epochs}, {cfg.batch_size} (transfer)")
         self.cfg, self.student, self.teachers = cfg, student, teachers
         self.train_split, self.val_split = train, val
         self.out_dir, self.device = Path(out_dir), device
         self.tables, self.reference = tables, reference or Reference()
         self.loss = build_loss(cfg.method, **cfg.loss)
-        self.use_mcl = split_method(cfg.method)[1]
-        self.keys = {"method": cfg.method, "teacher": "+".join(t.name for t in teachers), "student": student.name} \
-            if not keys else dict(keys)
-        self.keys.setdefault("objective", cfg.method)  # the transfer loss, whatever the run is called
+        self.use_mcl = vocab.split_method(cfg.method)[1]
+        self.keys = dict(keys) if keys else vocab.run_keys(cfg.method, [t.name for t in teachers], student.name)
         self.logits_meta, self.outputs = logits_meta or {}, outputs
         self.checkpoint_path = self.out_dir / "checkpoint.pt"
         from gkt.zoo.store import weights_hash

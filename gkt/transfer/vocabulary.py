@@ -141,7 +141,7 @@ def check_method(method: str) -> tuple[str, bool]:
 
 def method_card(method: str) -> MethodCard | None:
     """The card of a method name as runs and figures carry it: a loss's, its paper MCL variant's, or
-    None (multi-teacher modes, other MCL combinations, unknown names)."""
+    None (other MCL combinations, unknown names)."""
     base, mcl = split_method(method)
     card = CARDS.get(base)
     return (card.mcl if mcl else card) if card else None
@@ -160,15 +160,18 @@ def method_defaults(method: str) -> dict:
     return out
 
 
-def check_value(name: str, value, where: str) -> None:
+def _fix(key: str) -> str:
+    return "fix it in the config" if key.startswith("transfer.") else "fix it"
+
+
+def check_value(name: str, value, key: str) -> None:
+    """A run setting's value against its range; `key` names where it was set (`transfer.defaults.lr`)."""
     param = RUN_PARAMS.get(name)
-    if param is None:
-        return
-    if value is None and name == "subset_per_class":
+    if param is None or (value is None and name == "subset_per_class"):
         return
     problem = param.problem(value)
     if problem:
-        raise GktError(f"{where}.{name} = {value!r} {problem}: fix it in the config")
+        raise GktError(f"{key} = {value!r} {problem}: {_fix(key)}")
 
 
 def loss_hparams(method: str, values: dict, where: str) -> dict:
@@ -184,22 +187,28 @@ def loss_hparams(method: str, values: dict, where: str) -> dict:
     for k, v in out.items():
         problem = params[k].problem(v)
         if problem:
-            raise GktError(f"{where}.{k} = {v!r} {problem}: fix it in the config")
+            raise GktError(f"{where}.{k} = {v!r} {problem}: {_fix(where)}")
     return out
 
 
 # ------------------------------------------------------------------------------ multi-teacher runs
-MULTI_PREFIX = "multi_"
+# One word per idea: a run's *method* is the loss that transfers (kl, kl_dp, ...), single- or multi-teacher;
+# a multi-teacher run's *mode* is how it combines its teachers.
 MULTI_MODES = ("sequential", "parallel", "soup")
+# The soup job writes the uniform soup (mode soup) and the greedy soup beside it, a mode of its own.
+GREEDY_SOUP = "soup_greedy"
 ORDERS = ("ascending", "descending")
 # The defaults of a multi-teacher run (config transfer.multi[], `gkt transfer-multi`): the sequential
 # order by val accuracy, weakest first, and the greedy soup's held-out share of the transfer set.
 MULTI_ORDER = "ascending"
 MULTI_HOLDOUT = 0.1
-# The soup job writes the uniform soup to multi_soup-<objective>/ and the greedy soup beside it.
-GREEDY_SOUP = "multi_soup_greedy"
 TEACHER_SEP = "+"  # multi-teacher runs name their teachers joined by it
 PAIR_SEP = "__"  # <teacher>__<student>
+
+
+def mode_problem(mode: str, modes: tuple[str, ...] = MULTI_MODES) -> str | None:
+    """What is wrong with a multi-teacher mode (among `modes`: a config's, or a run folder's), or None."""
+    return None if mode in modes else f"unknown multi-teacher mode {mode!r}: use one of {', '.join(modes)}"
 
 
 def multi_problem(order: str, holdout: float) -> str | None:
@@ -211,54 +220,48 @@ def multi_problem(order: str, holdout: float) -> str | None:
     return None
 
 
-def multi_method(mode: str) -> str:
-    if mode not in MULTI_MODES:
-        raise GktError(f"unknown multi-teacher mode {mode!r}: use one of {', '.join(MULTI_MODES)}")
-    return MULTI_PREFIX + mode
-
-
-def multi_mode(method: str) -> str | None:
-    """The mode of a multi-teacher run's method name (`multi_soup_greedy` → `soup`), else None."""
-    if method == GREEDY_SOUP:
-        return "soup"
-    return method.removeprefix(MULTI_PREFIX) if method.startswith(MULTI_PREFIX) else None
-
-
 # --------------------------------------------------------------------------------- run folders
 # A run folder is `<method folder>/<teacher(s)>__<student>` under results/<name>/transfer. Single-teacher
-# runs: the method folder is the method, which is also the run's objective (its loss). Multi-teacher
-# runs: `multi_<mode>-<objective>` (`multi_sequential-kl_dp`, `multi_soup_greedy-kl`): the method says
-# how the teachers are combined and the objective which loss transfers, so KL-Dist and KL+DP runs of the
-# same teachers and student keep separate folders, and every run stays two levels deep (the database
-# reads transfer/*/*/metrics.parquet). Folders of an earlier layout without the objective
-# (`multi_<mode>/...`) are refused before any job (`legacy_multi_folders`).
-OBJECTIVE_SEP = "-"
+# runs: the method folder is the method. Multi-teacher runs: `multi_<mode>-<method>` (`multi_sequential-kl_dp`,
+# `multi_soup_greedy-kl`), so KL-Dist and KL+DP runs of the same teachers and student keep separate folders,
+# and every run stays two levels deep (the database reads transfer/*/*/metrics.parquet). Folders of an
+# earlier layout without the method (`multi_<mode>/...`) are refused before any job (`legacy_multi_folders`).
+MULTI_PREFIX = "multi_"
+MODE_SEP = "-"
 # Model names as the zoo schema allows them, minus the pair separator and a trailing '_'.
 MODEL_RE = r"[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*"
 SINGLE_METHOD_RE = r"(?!multi_)[a-z0-9_]+"
-OBJECTIVE_RE = r"[a-z0-9_]+"
+METHOD_RE = r"[a-z0-9_]+"
 
 
-def method_folder(method: str, objective: str | None = None) -> str:
-    """The first level of a run folder: the method, and for multi-teacher runs their objective."""
-    if multi_mode(method) is None:
-        if objective not in (None, method):
-            raise GktError(f"single-teacher method {method!r} has objective {objective!r}: its objective is the method")
+def method_folder(method: str, mode: str | None = None) -> str:
+    """The first level of a run folder: the method, prefixed by the mode for multi-teacher runs."""
+    check_method(method)
+    if mode is None:
         return method
-    if not objective:
-        raise GktError(f"multi-teacher run {method!r} needs its objective (the transfer loss, e.g. kl_dp)")
-    check_method(objective)
-    return f"{method}{OBJECTIVE_SEP}{objective}"
+    if problem := mode_problem(mode, (*MULTI_MODES, GREEDY_SOUP)):
+        raise GktError(problem)
+    return f"{MULTI_PREFIX}{mode}{MODE_SEP}{method}"
 
 
-def run_path(method: str, teachers: str | list[str], student: str, objective: str | None = None) -> str:
+def run_path(method: str, teachers: str | list[str], student: str, mode: str | None = None) -> str:
     """A run's folder relative to `results/<name>/transfer`: `<method folder>/<teacher(s)>__<student>`."""
     teacher = teachers if isinstance(teachers, str) else TEACHER_SEP.join(teachers)
-    return f"{method_folder(method, objective)}/{teacher}{PAIR_SEP}{student}"
+    return f"{method_folder(method, mode)}/{teacher}{PAIR_SEP}{student}"
+
+
+def run_keys(method: str, teachers: str | list[str], student: str, mode: str | None = None) -> dict[str, str]:
+    """The labels of a run's metrics rows, in the columns of the metrics files (gkt.transfer.metrics), which
+    keep the names they were written with so that finished results stay valid: `method` = `multi_<mode>`
+    for a multi-teacher run (else the method) and `objective` = the method. The database reads them as
+    `method` and `mode` (gkt/sql/views/transfer_metrics.sql)."""
+    teacher = teachers if isinstance(teachers, str) else TEACHER_SEP.join(teachers)
+    return {"method": method if mode is None else MULTI_PREFIX + mode, "objective": method,
+            "teacher": teacher, "student": student}
 
 
 def legacy_multi_folders(transfer_dir: str | Path) -> list[str]:
-    """Multi-teacher method folders of `transfer_dir` without an objective in their name (`multi_<mode>/`,
-    the layout before objectives were named): their runs would count beside the current folders'."""
+    """Multi-teacher method folders of `transfer_dir` without a method in their name (`multi_<mode>/`, the
+    layout before multi-teacher folders named their method): their runs would count beside the current folders'."""
     return sorted(str(d) for d in Path(transfer_dir).glob(f"{MULTI_PREFIX}*")
-                  if d.is_dir() and OBJECTIVE_SEP not in d.name)
+                  if d.is_dir() and MODE_SEP not in d.name)

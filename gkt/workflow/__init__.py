@@ -1,7 +1,10 @@
 """Helpers the Snakemake rule files share: they turn the validated config into rule parameters."""
 from __future__ import annotations
 
+import hashlib
 import json
+from importlib import resources
+from pathlib import Path
 
 
 def as_json(obj) -> str:
@@ -16,6 +19,17 @@ def model_fragment(config: dict, name: str) -> str:
     if spec.get("source", "train") == "train":
         spec["recipe"] = {**config.get("train_defaults", {}), **spec.get("recipe", {})}
     return as_json(spec)
+
+
+def sql_key(*patterns: str) -> str:
+    """A digest of the SQL files gkt ships that match `patterns` (globs under gkt/sql): a rule's param, so
+    that Snakemake's params trigger rebuilds the database, or renders the figures again, when gkt's queries
+    change (a new gkt version), which no input file would show."""
+    root = Path(str(resources.files("gkt").joinpath("sql")))
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in patterns for p in root.glob(pattern)}):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def rule_resources(config: dict, rule: str, **defaults) -> dict:

@@ -20,7 +20,7 @@ from gkt.zoo.spec import resolve_bases, same_folder
 
 # Config keys that were renamed: (section, list, old key) -> new key. A config with the old key fails
 # with a line naming the new one instead of the schema's "unknown key".
-RENAMED_KEYS = {("transfer", "multi", "method"): "objective"}
+RENAMED_KEYS = {("transfer", "multi", "objective"): "method"}
 
 
 def renamed_key_problem(config: dict) -> str | None:
@@ -168,16 +168,16 @@ def load_studies(config: dict, schema_path: str | Path, workflow_dir: str | Path
 def results_problem(config: dict) -> str | None:
     """What the config's results folder holds that no rerun trigger would replace although it is not
     what the config makes: a logits cache made by another model or other weights than its zoo record
-    (gkt.logits.cache.foreign_cache), or multi-teacher runs of the layout before objectives were named
-    (their runs would count twice beside the current folders'). One line, or None."""
+    (gkt.logits.cache.foreign_cache), or multi-teacher runs of the layout before their folders named the
+    method (their runs would count twice beside the current folders'). One line, or None."""
     from gkt.logits.cache import foreign_cache
-    from gkt.transfer.vocabulary import OBJECTIVE_SEP, legacy_multi_folders
+    from gkt.transfer.vocabulary import MODE_SEP, MULTI_PREFIX, legacy_multi_folders
 
     results = f"results/{results_name(config)}"
     if legacy := legacy_multi_folders(f"{results}/transfer"):
-        return (f"{', '.join(legacy)} hold(s) multi-teacher runs of an earlier layout (no objective in the folder "
+        return (f"{', '.join(legacy)} hold(s) multi-teacher runs of an earlier layout (no method in the folder "
                 f"name), which gkt no longer reads: delete them; the workflow reruns configured runs in "
-                f"multi_<mode>{OBJECTIVE_SEP}<objective>/")
+                f"{MULTI_PREFIX}<mode>{MODE_SEP}<method>/")
     return foreign_cache(f"{results}/logits", zoo_dir(config), [m["name"] for m in config["zoo"]])
 
 

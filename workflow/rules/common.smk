@@ -18,7 +18,7 @@ from gkt.transfer import vocabulary as vocab
 from gkt.recommend.jobs import improve_folder, improve_jobs, probe_jobs, ranks
 from gkt.transfer.jobs import Job, explicit_jobs, random_runs
 from gkt.transfer.settings import resolve
-from gkt.workflow import as_json, model_fragment, quiet_terminal_full_log, rule_resources, rule_threads
+from gkt.workflow import as_json, model_fragment, quiet_terminal_full_log, rule_resources, rule_threads, sql_key
 
 # Job blocks go to Snakemake's log, not the terminal (workflow/profiles/default/config.yaml).
 quiet_terminal_full_log(workflow.logger_manager)
@@ -102,7 +102,7 @@ def transfer_inputs(method, teachers, student):
 # or runs are drawn at run time, else those the configured runs read (at paper scale a train cache is a
 # pass over the transfer split).
 _TRAIN_READ = {m for job in TRANSFER_JOBS.values()
-               for m in train_cache_models(job.objective, job.teachers, job.student)}
+               for m in train_cache_models(job.method, job.teachers, job.student)}
 TRAIN_CACHE_MODELS = MODELS if RANKS or random_runs(TRANSFER) else [m for m in MODELS if m in _TRAIN_READ]
 
 
@@ -119,8 +119,8 @@ def batch_inputs(jobs):
 
 
 def multi_job(w, mode=None):
-    """The configured multi-teacher job of a multi_<mode>-<objective>/<teachers>__<student> folder."""
-    path = vocab.run_path(vocab.multi_method(mode or w.mode), w.teachers, w.student, w.objective)
+    """The configured multi-teacher job of a multi_<mode>-<method>/<teachers>__<student> folder."""
+    path = vocab.run_path(w.method, w.teachers, w.student, mode or w.mode)
     if path not in TRANSFER_JOBS:
         raise ValueError(f"{path} is not a configured multi-teacher run: add it under transfer.multi")
     return TRANSFER_JOBS[path]

@@ -17,6 +17,7 @@ rule database:
         results=lambda w, output: os.path.dirname(output.db),
         # The studies' results folders (common.smk), whose transfer runs join view transfer_datasets.
         extra=["--extra-results", *STUDY_RESULTS] if STUDY_RESULTS else [],
+        views=sql_key("views/*.sql"),  # the views' SQL: an upgraded gkt rebuilds the database
     localrule: True
     conda:
         GKT_ENV

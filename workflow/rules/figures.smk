@@ -12,6 +12,7 @@ rule figures:
         index=f"{FIGURES_DIR}/index.html",
     params:
         out_dir=lambda w, output: os.path.dirname(output.index),
+        queries=sql_key("*.sql", "shared/*.sql"),  # the figures' SQL: an upgraded gkt renders them again
     localrule: True
     conda:
         GKT_ENV

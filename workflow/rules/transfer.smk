@@ -2,8 +2,8 @@
 # Shared names and the transfer helpers come from common.smk.
 #
 # One job per (method, pair) in results/<ds>/transfer/<method>/<teacher>__<student>/, one per
-# multi-teacher run in transfer/multi_<mode>-<objective>/<t1+t2+...>__<student>/ (objective: the loss;
-# the greedy soup is written by the soup job to multi_soup_greedy-<objective>/; folder format in
+# multi-teacher run in transfer/multi_<mode>-<method>/<t1+t2+...>__<student>/ (the greedy soup is
+# written by the soup job to multi_soup_greedy-<method>/; folder format in
 # gkt/transfer/vocabulary.py, run_path). The jobs come from the config's `transfer:` section
 # (gkt/transfer/jobs.py). Runs drawn at random from pairs above a ρ_pos threshold depend on the pair
 # statistics, so they are planned in the checkpoint `transfer_plan`; explicit runs need no checkpoint.
@@ -12,8 +12,8 @@ from gkt.transfer import vocabulary as vocab
 from gkt.transfer.jobs import random_runs
 
 MULTI_TEACHERS_RE = rf"{MODEL_RE}(?:\+{MODEL_RE})+"
-MULTI_DIR = f"{TRANSFER_DIR}/multi_{{mode}}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}"
-GREEDY_DIR = f"{TRANSFER_DIR}/{vocab.GREEDY_SOUP}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}"
+MULTI_DIR = f"{TRANSFER_DIR}/{vocab.MULTI_PREFIX}{{mode}}{vocab.MODE_SEP}{{method}}/{{teachers}}__{{student}}"
+GREEDY_DIR = MULTI_DIR.replace("{mode}", vocab.GREEDY_SOUP)
 
 
 
@@ -49,12 +49,12 @@ rule transfer:
 
 rule transfer_multi:
     input:
-        unpack(lambda w: transfer_inputs(multi_job(w).objective, w.teachers.split("+"), w.student)),
+        unpack(lambda w: transfer_inputs(multi_job(w).method, w.teachers.split("+"), w.student)),
     output:
         **{name.split(".")[0]: f"{MULTI_DIR}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
         mode="|".join(m for m in vocab.MULTI_MODES if m != "soup"),
-        objective=vocab.OBJECTIVE_RE,
+        method=vocab.METHOD_RE,
         teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
@@ -62,15 +62,15 @@ rule transfer_multi:
         eval_size=EVAL_SIZE,
         zoo_dir=lambda w, input: os.path.dirname(input.student_record),
         logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
-        method=lambda w: multi_job(w).objective,
+        method=lambda w: w.method,  # a param as before, so that finished runs are not rerun for a changed param set
         order=lambda w: multi_job(w).order,
         teachers=lambda w: w.teachers.split("+"),
-        settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w).objective))),
+        settings=lambda w: as_json(dataclasses.asdict(transfer_config(w.method))),
         out=lambda w, output: os.path.dirname(output.metrics),
     conda:
         GKT_ENV
     log:
-        f"{RESULTS}/logs/transfer/multi_{{mode}}{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}.log",
+        f"{RESULTS}/logs/transfer/{vocab.MULTI_PREFIX}{{mode}}{vocab.MODE_SEP}{{method}}/{{teachers}}__{{student}}.log",
     threads: rule_threads(config, "transfer")
     resources:
         **TRANSFER_RESOURCES,
@@ -83,12 +83,12 @@ rule transfer_multi:
 
 rule transfer_soup:
     input:
-        unpack(lambda w: transfer_inputs(multi_job(w, "soup").objective, w.teachers.split("+"), w.student)),
+        unpack(lambda w: transfer_inputs(multi_job(w, "soup").method, w.teachers.split("+"), w.student)),
     output:
         **{f"uniform_{name.split('.')[0]}": f"{MULTI_DIR}/{name}".replace("{mode}", "soup") for name in TRANSFER_FILES},
         **{f"greedy_{name.split('.')[0]}": f"{GREEDY_DIR}/{name}" for name in TRANSFER_FILES},
     wildcard_constraints:
-        objective=vocab.OBJECTIVE_RE,
+        method=vocab.METHOD_RE,
         teachers=MULTI_TEACHERS_RE,
         student=MODEL_RE,
     params:
@@ -96,16 +96,16 @@ rule transfer_soup:
         eval_size=EVAL_SIZE,
         zoo_dir=lambda w, input: os.path.dirname(input.student_record),
         logits_dir=lambda w, input: os.path.dirname(os.path.dirname(input.student_val)),
-        method=lambda w: multi_job(w, "soup").objective,
+        method=lambda w: w.method,
         holdout=lambda w: multi_job(w, "soup").holdout,
         teachers=lambda w: w.teachers.split("+"),
-        settings=lambda w: as_json(dataclasses.asdict(transfer_config(multi_job(w, "soup").objective))),
+        settings=lambda w: as_json(dataclasses.asdict(transfer_config(w.method))),
         out=lambda w, output: os.path.dirname(output.uniform_metrics),
         greedy=lambda w, output: os.path.dirname(output.greedy_metrics),
     conda:
         GKT_ENV
     log:
-        f"{RESULTS}/logs/transfer/multi_soup{vocab.OBJECTIVE_SEP}{{objective}}/{{teachers}}__{{student}}.log",
+        f"{RESULTS}/logs/transfer/{vocab.MULTI_PREFIX}soup{vocab.MODE_SEP}{{method}}/{{teachers}}__{{student}}.log",
     threads: rule_threads(config, "transfer")
     resources:
         **TRANSFER_RESOURCES,

@@ -10,5 +10,4 @@ SELECT method,
        sum(delta_transf)                                  AS sum_delta_transf,
        100 * avg(CASE WHEN delta_transf > 0 THEN 1 ELSE 0 END) AS success_rate_pct
 FROM transfer_in_domain
-WHERE NOT is_multi
 GROUP BY method, student

@@ -6,7 +6,7 @@
 -- percentage points.
 WITH runs AS (
     SELECT dataset, method, teacher, student, 100 * delta_acc AS x, 100 * delta_transf AS y
-    FROM transfer_datasets WHERE NOT is_multi
+    FROM transfer_datasets
 ),
 bounds AS (
     SELECT dataset, min(x) AS lo, max(x) AS hi,

@@ -3,9 +3,8 @@ doc: 'One row per transfer run: its last epoch, with the initial flip rates, the
   and student''s zoo metadata. Fractions 0..1.'
 columns:
   run: run directory
-  method: transfer method
-  objective: 'transfer loss of the run as recorded in its metrics (transfer_metrics.objective): the method for single-teacher
-    runs, the loss used for multi-teacher runs'
+  method: transfer method (the loss; transfer_metrics.method)
+  mode: multi-teacher mode (sequential, parallel, soup, soup_greedy); NULL for single-teacher runs
   teacher: teacher(s)
   student: student
   n_teachers: teachers
@@ -68,7 +67,7 @@ agg AS (
     FROM transfer_metrics GROUP BY run),
 rates AS (SELECT run, sum(transferred) / nullif(sum(pos_flips), 0) AS transfer_rate
           FROM transfer_per_class GROUP BY run)
-SELECT l.run, l.method, l.objective, l.teacher, l.student, l.n_teachers, l.is_multi, l.epoch AS epochs,
+SELECT l.run, l.method, l.mode, l.teacher, l.student, l.n_teachers, l.is_multi, l.epoch AS epochs,
        l.acc, l.acc_student, l.acc_teacher, l.acc_teacher - l.acc_student AS delta_acc,
        l.delta_transf, l.delta_transf > 0 AS success, l.gain, l.loss,
        l.delta_transf_se, l.delta_transf - 1.96 * l.delta_transf_se AS delta_transf_lo,

@@ -2,9 +2,9 @@
 doc: Transfer runs, one row per (run, epoch); epoch 0 = before transfer (transfer/<method>/<teacher>__<student>/metrics.parquet).
   Accuracies, gain, loss and flip rates are fractions 0..1 of the val samples.
 columns:
-  method: transfer method (kl, kl_dp, ...; multi_sequential|multi_parallel|multi_soup|multi_soup_greedy)
-  objective: 'transfer loss of the run (kl, kl_dp, xekl_mcl, ...): the method for single-teacher runs, the loss
-    used for multi-teacher runs'
+  method: 'transfer method: the loss that transfers (kl, kl_dp, xekl_mcl, ...), for single- and multi-teacher runs alike'
+  mode: 'how a multi-teacher run combines its teachers: sequential, parallel, soup or soup_greedy (gkt/transfer/vocabulary.py);
+    NULL for single-teacher runs'
   teacher: 'teacher model (multi-teacher runs: names joined by ''+'')'
   student: student model
   epoch: epoch (0 = initial student)
@@ -28,19 +28,23 @@ columns:
   lr: learning rate
   temperature: KL temperature
   lam: KL weight lambda
-  run: run directory '<method>/<teacher>__<student>'; multi-teacher runs '<method>-<objective>/<t1+t2+...>__<student>'
+  run: run directory '<method>/<teacher>__<student>'; multi-teacher runs 'multi_<mode>-<method>/<t1+t2+...>__<student>'
     (gkt/transfer/vocabulary.py)
   n_teachers: number of teachers
   is_multi: multi-teacher run
 ---*/
 -- transfer_metrics: every transfer run's metrics.parquet, one row per (run, epoch), with the run's
 -- directory <method folder>/<teacher>__<student> (gkt/transfer/vocabulary.py: multi-teacher runs
--- live in multi_<mode>-<objective>/) and its number of teachers.
+-- live in multi_<mode>-<method>/) and its number of teachers. A metrics file names a multi-teacher run's
+-- method multi_<mode> and its loss `objective` (gkt.transfer.metrics, the files as runs wrote them); the
+-- database speaks one word per idea: `method` is the loss for every run, `mode` how teachers combine.
 -- Placeholder (gkt/db/build.py): files = transfer/*/*/metrics.parquet (with their file names).
-SELECT m.* EXCLUDE (filename),
+SELECT m.objective AS method,
+       CASE WHEN starts_with(m.method, 'multi_') THEN substr(m.method, 7) END AS mode,
+       m.* EXCLUDE (filename, method, objective),
        regexp_extract(filename, '([^/]+/[^/]+)/metrics\.parquet$', 1) AS run,
        len(string_split(teacher, '+')) AS n_teachers,
-       starts_with(method, 'multi_') AS is_multi
+       starts_with(m.method, 'multi_') AS is_multi
 FROM {{files}} m
 -- In a fixed order: the figures' sums and bootstraps over runs then do not depend on how the files were scanned.
 ORDER BY run, epoch

@@ -4,7 +4,8 @@ doc: Per (run, class) positive flips of the teacher over the initial student and
   is in a run's top-X% set iff 100 * flips_before < X * flips_total (the smallest prefix holding X %).
 columns:
   run: run directory
-  method: transfer method
+  method: transfer method (the loss)
+  mode: multi-teacher mode; NULL for single-teacher runs
   teacher: teacher(s)
   student: student
   class: class index
@@ -19,15 +20,15 @@ columns:
 ---*/
 -- transfer_per_class: every transfer run's per_class.parquet, its classes ranked by positive flips
 -- (ties by class index), with the flips of the classes ranked before (the top-X % sets).
--- A run's method, teacher and student are those of its metrics (transfer_metrics).
+-- A run's method, mode, teacher and student are those of its metrics (transfer_metrics).
 -- Placeholder (gkt/db/build.py): files = transfer/*/*/per_class.parquet (with their file names).
 WITH files AS (
     SELECT regexp_extract(filename, '([^/]+/[^/]+)/per_class\.parquet$', 1) AS run, "class", pos_flips, transferred
     FROM {{files}}),
 raw AS (
-    SELECT run, r.method, r.teacher, r.student, "class", pos_flips, transferred
-    FROM files JOIN (SELECT DISTINCT run, method, teacher, student FROM transfer_metrics) r USING (run))
-SELECT run, method, teacher, student, raw."class", c.class_name, pos_flips, transferred,
+    SELECT run, r.method, r.mode, r.teacher, r.student, "class", pos_flips, transferred
+    FROM files JOIN (SELECT DISTINCT run, method, mode, teacher, student FROM transfer_metrics) r USING (run))
+SELECT run, method, mode, teacher, student, raw."class", c.class_name, pos_flips, transferred,
        transferred / nullif(pos_flips, 0) AS rate,
        row_number() OVER w AS rank,
        coalesce(sum(pos_flips) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::BIGINT AS flips_before,
