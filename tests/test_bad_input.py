@@ -50,6 +50,9 @@ CASES = {
                              "transfer.hparams.xekl_mcl.tau = 1.5 must be in (0, 1)"),
     "augmentation with cached targets": (lambda c: c["transfer"]["defaults"].update(augmentation="light"),
                                          "transfer.defaults.augmentation = 'light' changes the teachers' targets"),
+    "unknown data set type": (lambda c: c["dataset"].update(type="cifar"),
+                              "unknown dataset 'cifar' (config key dataset.type): use one of digits, imagefolder, "
+                              "imagenet, mnist5k"),
     "too many pairs": (lambda c: c.update(pairs={"n": 1000}),
                        "the zoo's 2 models besides the control 'control' give only 2 ordered pairs"),
     "teacher is the student": (lambda c: c["transfer"]["runs"].__setitem__(

@@ -3,8 +3,9 @@ registry and a leaf like it: dataset modules register themselves with `@register
 gkt.data.factory imports them and builds a config's dataset (`get_dataset`).
 
 Adding a data set is one module in gkt/data that registers its reader: `declared_datasets` finds it in the
-package's sources, so the factory imports it and `snakemake -n` knows its name without importing torch. A type
-whose config can be checked before any data is read also gets an entry in gkt.data.checks.CHECKS.
+package's sources, so the factory imports it and `snakemake -n` knows its name without importing torch. Options
+of its own go into the config schema's `dataset:` properties; a type whose config can be checked before any data
+is read (folders that must exist) also gets an entry in gkt.data.checks.CHECKS.
 """
 from __future__ import annotations
 
