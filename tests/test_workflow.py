@@ -81,3 +81,23 @@ def test_train_caches_and_the_ranking_only_where_a_stage_reads_them(tmp_path):
     assert train == {"cnn.parquet", "vit.parquet"}  # not the control's
     with_dp = snakemake(tmp_path, "-n").stdout
     assert "rule recommend:" in with_dp and "logits/train/control.parquet" in with_dp
+
+
+def test_the_database_and_figures_rules_are_keyed_by_gkt_s_sql(tmp_path):
+    """An upgraded gkt whose views or figure queries changed rebuilds the database and the figures: their rules
+    carry a digest of the SQL as a param (Snakemake's params trigger), since no input file changes."""
+    import shutil
+
+    from gkt.workflow import sql_key
+
+    sql = REPO / "gkt" / "sql"
+    root = tmp_path / "sql"
+    shutil.copytree(sql, root)
+    views, queries = sql_key("views/*.sql", root=root), sql_key("*.sql", "shared/*.sql", root=root)
+    assert (views, queries) == (sql_key("views/*.sql"), sql_key("*.sql", "shared/*.sql"))
+    (root / "views" / "pairs.sql").write_text((root / "views" / "pairs.sql").read_text() + "\n-- changed\n")
+    assert sql_key("views/*.sql", root=root) != views and sql_key("*.sql", "shared/*.sql", root=root) == queries
+    (root / "shared" / "transfer_bins.sql").write_text("SELECT 1")
+    assert sql_key("*.sql", "shared/*.sql", root=root) != queries
+    rules = {name: (REPO / "workflow" / "rules" / f"{name}.smk").read_text() for name in ("db", "figures")}
+    assert 'views=sql_key("views/*.sql")' in rules["db"] and 'queries=sql_key("*.sql", "shared/*.sql")' in rules["figures"]

@@ -21,11 +21,11 @@ def model_fragment(config: dict, name: str) -> str:
     return as_json(spec)
 
 
-def sql_key(*patterns: str) -> str:
-    """A digest of the SQL files gkt ships that match `patterns` (globs under gkt/sql): a rule's param, so
-    that Snakemake's params trigger rebuilds the database, or renders the figures again, when gkt's queries
-    change (a new gkt version), which no input file would show."""
-    root = Path(str(resources.files("gkt").joinpath("sql")))
+def sql_key(*patterns: str, root: str | Path | None = None) -> str:
+    """A digest of the SQL files gkt ships that match `patterns` (globs under gkt/sql, or `root`): a rule's
+    param, so that Snakemake's params trigger rebuilds the database, or renders the figures again, when gkt's
+    queries change (a new gkt version), which no input file would show."""
+    root = Path(root) if root is not None else Path(str(resources.files("gkt").joinpath("sql")))
     digest = hashlib.sha256()
     for path in sorted({p for pattern in patterns for p in root.glob(pattern)}):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
