@@ -37,7 +37,7 @@ from gkt.transfer.metrics import write_metrics
 from gkt.transfer.run import (Inputs, participant, result_meta, run_transfer, split_batches, student_participant,
                               transfer_indices, val_preds)
 from gkt.transfer.settings import TransferConfig
-from gkt.transfer.outputs import metrics_row, write_outputs
+from gkt.transfer.outputs import metrics_row, row_hparams, write_outputs
 from gkt.transfer.trainer import Reference, predict
 from gkt.zoo.store import ModelRecord
 
@@ -154,8 +154,7 @@ def _soups(inputs: Inputs, cfg: TransferConfig, s_part, s_rec: ModelRecord, teac
 
     greedy, chosen = greedy_soup(states, held_acc)
     log.info("greedy soup keeps %s of %d ingredients", [teachers[i] for i in chosen], len(states))
-    loss = build_loss(cfg.method, **cfg.loss)
-    hparams = {"lr": cfg.lr, "temperature": loss.temperature, "lam": loss.lam}
+    hparams = row_hparams(cfg, build_loss(cfg.method, **cfg.loss))
     labels = val_batches.labels.numpy()
     nan2 = (math.nan, math.nan)
     soups = [(keys, average_weights(states), out_dir)]

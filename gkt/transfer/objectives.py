@@ -12,4 +12,4 @@ def build_loss(method: str, **hparams) -> TransferLoss:
     """The loss of `method` (MCL suffix stripped) with `hparams`, which `TransferConfig.from_dict` has
     checked (a run's `cfg.loss`); hyperparameters not given take their card's defaults."""
     base, _ = vocab.split_method(method)
-    return LOSSES[base](**{k: p.default for k, p in LOSSES[base].card.params.items()} | hparams)
+    return LOSSES[base](**vocab.defaults(LOSSES[base].card.params) | hparams)

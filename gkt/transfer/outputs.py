@@ -13,9 +13,15 @@ from gkt.transfer.metrics import per_class_transfer, transfer_metrics, write_per
 log = logging.getLogger(__name__)
 
 
+def row_hparams(cfg, loss) -> dict:
+    """The hyperparameters a metrics row records: the run's lr, the loss's temperature and lam (NaN for
+    losses without them)."""
+    return {"lr": cfg.lr, "temperature": loss.temperature, "lam": loss.lam}
+
+
 def metrics_row(keys: dict, epoch: int, labels: np.ndarray, reference, pred: np.ndarray,
                 seconds: float, dp: tuple[float, float], hparams: dict) -> dict:
-    """One metrics.parquet row; `hparams` holds lr, temperature and lam."""
+    """One metrics.parquet row; `hparams`: `row_hparams`."""
     return {**keys, "epoch": epoch,
             **transfer_metrics(labels, reference.student_pred, pred, reference.teacher_preds),
             "dp_pos_to_teacher": dp[0], "dp_neg_to_teacher": dp[1], "seconds": seconds, **hparams}

@@ -36,7 +36,7 @@ from gkt.transfer.objectives import build_loss
 from gkt.transfer import vocabulary as vocab
 from gkt.transfer.mcl import MCL
 from gkt.transfer.metrics import write_metrics
-from gkt.transfer.outputs import metrics_row, write_outputs
+from gkt.transfer.outputs import metrics_row, row_hparams, write_outputs
 from gkt.transfer.routing import RoutingShares
 from gkt.transfer.settings import TransferConfig
 
@@ -227,7 +227,6 @@ class Trainer:
                      time.perf_counter() - t0)
         self.targets = Targets([], None, [], 0, dev, False, tables={k: tables[k] for k in needed})
 
-    # ------------------------------------------------------------------------------- the loop
     # ------------------------------------------------------------------------------ checkpoints
     def _save(self, epoch: int, rows: list[dict]) -> None:
         save_checkpoint(self.checkpoint_path, {
@@ -291,7 +290,7 @@ class Trainer:
 
     def _row(self, epoch: int, pred: np.ndarray, seconds: float, dp: tuple[float, float]) -> dict:
         return metrics_row(self.keys, epoch, self.val_labels, self.reference, pred, seconds, dp,
-                           {"lr": self.cfg.lr, "temperature": self.loss.temperature, "lam": self.loss.lam})
+                           row_hparams(self.cfg, self.loss))
 
     @property
     def result_model(self) -> nn.Module:

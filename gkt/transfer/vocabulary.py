@@ -81,6 +81,11 @@ class MethodCard:
                       "mcl": cls.from_json(d["mcl"]) if d.get("mcl") else None})
 
 
+def defaults(params: dict[str, Param]) -> dict:
+    """Each parameter's default."""
+    return {k: p.default for k, p in params.items()}
+
+
 def _changed(param: Param) -> dict:
     """A Param's fields that differ from the dataclass defaults (no infinities in the JSON), default always."""
     fields = {f.name: f.default for f in dataclasses.fields(Param)}
@@ -151,10 +156,10 @@ def method_defaults(method: str) -> dict:
     """Every hyperparameter of `method` with its default: the loss's, MCL's with the suffix (and the
     paper's MCL variant's own loss defaults), and lr."""
     base, mcl = check_method(method)
-    out = {k: p.default for k, p in CARDS[base].params.items()}
+    out = defaults(CARDS[base].params)
     own = method_card(method)  # None: an MCL combination the paper has no settings for
     if mcl:
-        out.update({k: p.default for k, p in MCL_PARAMS.items()})
+        out.update(defaults(MCL_PARAMS))
     out.update((own.loss if own else None) or {})
     out["lr"] = (own.lr if own else None) or DEFAULT_LR
     return out
@@ -183,7 +188,7 @@ def loss_hparams(method: str, values: dict, where: str) -> dict:
     if unknown:
         raise GktError(f"{where}: {unknown} are not hyperparameters of {base!r}; it takes {sorted(params)} "
                        f"(and the run settings lr, epochs, ...)")
-    out = {k: p.default for k, p in params.items()} | dict(values)
+    out = defaults(params) | dict(values)
     for k, v in out.items():
         problem = params[k].problem(v)
         if problem:
@@ -244,10 +249,13 @@ def method_folder(method: str, mode: str | None = None) -> str:
     return f"{MULTI_PREFIX}{mode}{MODE_SEP}{method}"
 
 
+def _joined(teachers: str | list[str]) -> str:
+    return teachers if isinstance(teachers, str) else TEACHER_SEP.join(teachers)
+
+
 def run_path(method: str, teachers: str | list[str], student: str, mode: str | None = None) -> str:
     """A run's folder relative to `results/<name>/transfer`: `<method folder>/<teacher(s)>__<student>`."""
-    teacher = teachers if isinstance(teachers, str) else TEACHER_SEP.join(teachers)
-    return f"{method_folder(method, mode)}/{teacher}{PAIR_SEP}{student}"
+    return f"{method_folder(method, mode)}/{_joined(teachers)}{PAIR_SEP}{student}"
 
 
 def run_keys(method: str, teachers: str | list[str], student: str, mode: str | None = None) -> dict[str, str]:
@@ -255,9 +263,8 @@ def run_keys(method: str, teachers: str | list[str], student: str, mode: str | N
     keep the names they were written with so that finished results stay valid: `method` = `multi_<mode>`
     for a multi-teacher run (else the method) and `objective` = the method. The database reads them as
     `method` and `mode` (gkt/sql/views/transfer_metrics.sql)."""
-    teacher = teachers if isinstance(teachers, str) else TEACHER_SEP.join(teachers)
     return {"method": method if mode is None else MULTI_PREFIX + mode, "objective": method,
-            "teacher": teacher, "student": student}
+            "teacher": _joined(teachers), "student": student}
 
 
 def legacy_multi_folders(transfer_dir: str | Path) -> list[str]:

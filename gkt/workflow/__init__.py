@@ -50,7 +50,6 @@ def transfer_batches(jobs, size: int) -> list[list]:
     return [single[i:i + size] for i in range(0, len(single), size)]
 
 
-
 def quiet_terminal_full_log(manager) -> None:
     """Route Snakemake's job blocks (`manager`: the run's snakemake.logging.LoggerManager). Snakemake
     applies one `--quiet` to the terminal and to its log file alike, and its `rules` quietness hides
