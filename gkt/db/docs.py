@@ -15,7 +15,8 @@ import yaml
 
 # The views in creation order (a view reads only those before it). Each view's documentation lives with its
 # SQL, gkt/sql/views/<view>.sql, in a YAML block comment at its top: `doc` (what the view holds) and
-# `columns` ({column: meaning}, in the view's order), or `columns_of: <view>` for a view with another's columns.
+# `columns` ({column: meaning}, in the view's order), or `columns_of: <view>` for a view with another's columns;
+# with `columns_like: <view>`, a column left without a meaning has the one it has in that view.
 VIEW_ORDER = (
     "models", "pairs", "per_class", "semantic", "class_embeddings", "classes", "transfer_metrics",
     "transfer_per_class", "transfer_final", "transfer_in_domain", "transfer_datasets", "all_pairs",
@@ -37,6 +38,8 @@ def _view_docs() -> dict[str, tuple[str, dict[str, str]]]:
             raise ValueError(f"gkt/sql/views/{name}.sql has no documentation block /*--- doc: ... ---*/ at its top")
         entry = yaml.safe_load(block["yaml"])
         columns = docs[entry["columns_of"]][1] if "columns_of" in entry else entry["columns"]
+        if like := entry.get("columns_like"):
+            columns = {c: docs[like][1][c] if meaning is None else meaning for c, meaning in columns.items()}
         docs[name] = (entry["doc"], columns)
     return docs
 

@@ -1,18 +1,19 @@
 /*---
 doc: Pair-level statistics of every ordered pair of zoo models on the val split (docs/method.md#all-pairs; recommend/all_pairs.parquet),
   beside the sampled study of view pairs (the paper's Fig. 1 population). Fractions 0..1.
+columns_like: pairs  # the columns without a meaning here mean what they mean there
 columns:
-  teacher: teacher model
-  student: student model
-  n: val samples
-  acc_t: teacher top-1
-  acc_s: student top-1
-  delta_acc: acc_t - acc_s
-  rho_pos: positive flips / n (teacher right, student wrong)
-  rho_neg: negative flips / n
-  kappa: Cohen's kappa error consistency
-  pos_flips: positive flips
-  neg_flips: negative flips
+  teacher:
+  student:
+  n:
+  acc_t:
+  acc_s:
+  delta_acc:
+  rho_pos:
+  rho_neg:
+  kappa:
+  pos_flips:
+  neg_flips:
   teacher_is_control: teacher is a random-init control
   student_is_control: student is a random-init control
   in_study: the pair is in the sampled study (view pairs)
